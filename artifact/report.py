@@ -28,9 +28,9 @@ def snapshot_path(scale: str = SNAPSHOT_SCALE) -> Path:
     return paths.data_dir("measured", "claims", f"{scale}.json")
 
 
-def write_claims_md(rows: list[dict[str, Any]]) -> Path:
+def write_claims_md(rows: list[dict[str, Any]], results_root: Path | None = None) -> Path:
     text = "# Claims: paper values vs this run\n\n" + claims.render_markdown(rows)
-    return atomic_write_text(paths.results_root() / "CLAIMS.md", text)
+    return atomic_write_text((results_root or paths.results_root()) / "CLAIMS.md", text)
 
 
 def _html_table(rows: list[dict[str, Any]]) -> str:
@@ -58,7 +58,7 @@ def build_report(results_root: Path | None = None) -> Path:
     """Write CLAIMS.md and the HTML report from whatever results exist; return index.html."""
     root = results_root or paths.results_root()
     rows = claims.load_results(root)
-    write_claims_md(rows)
+    write_claims_md(rows, root)
     out = root / "report"
     out.mkdir(parents=True, exist_ok=True)
     links = []
