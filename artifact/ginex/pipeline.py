@@ -1,0 +1,810 @@
+"""End-to-end GNN training from disk: the Ginex pipeline and the PyG+ baseline (Ginex §3.1, §5.1).
+
+Both systems train the same :class:`~artifact.ginex.model.GraphSAGE` on the same on-disk dataset
+(``indices`` and ``features`` read with ``O_DIRECT``) under the same memory budget ``B`` bytes:
+
+**Ginex** (inspector-executor, spec ``papers/ginex.md`` §1.2-1.3), per superbatch of ``S`` batches:
+
+1. *inspect*: load the static neighbor cache (it lives only during this stage), sample the ``S``
+   batches and write their run-time files (``ids_i``, ``adj_i``); changeset precomputation
+   (:func:`artifact.ginex.belady.plan`) writes ``update_i`` = (insert, in_positions, evict);
+2. *switch*: build the direct-addressed feature cache (``(B - 4N) / 4F`` rows) and read the
+   ``init`` rows from disk;
+3. *main loop*: a gather thread loads the run-time files of batch ``i+1`` and gathers its rows
+   (hits: memcpy from the cache, misses: ``O_DIRECT``) while the main thread runs the model step
+   of batch ``i``; the cache update of batch ``i`` (rows taken from its batch buffer, no I/O) is
+   applied before the gather of ``i+1`` starts. One gather in flight, as in ``run_ginex.py``.
+
+Memory is time-shared between the neighbor cache and the feature cache as in the paper. The
+changeset precomputation runs on the CPU after the superbatch sample (the paper overlaps it, on
+the GPU, with the next superbatch's sample); both are timed under *inspect*.
+
+**PyG+** (§3.4): sampling workers (threads) produce batches in order into a bounded queue; a
+gather thread overlapped with the model step copies rows through a page-granular LRU of ``B``
+bytes shared by the ``indices`` and ``features`` files (the OS page cache with readahead off,
+emulated so that the budget is exact); sampling also reads neighbor lists through it.
+
+**Ginex-PG** = Ginex with the static out-degree (PaGraph) feature cache; **Ali+PG** = the PyG+
+pipeline with a static neighbor cache and a PaGraph feature cache splitting ``B``.
+
+Batches and sampling are keyed by ``(seed, epoch, batch index)`` and dropout by
+``model.step_seed``, so every system trains on identical batches and produces identical losses
+(tested against an all-in-memory run).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import threading
+import time
+import zlib
+from collections import defaultdict
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
+
+import numpy as np
+
+from .model import ModelConfig, build_model, step_seed, to_hops, train_step
+
+STAGES = ("inspect", "switch", "data_prep", "cache_update", "compute")
+"""The paper's Fig. 14 breakdown (transfer is folded into compute: there is no GPU here)."""
+
+SYSTEMS = ("ginex", "pyg_plus", "ginex_pg", "ali_pg", "in_memory")
+
+
+class BudgetTooSmallError(ValueError):
+    """The memory budget does not even hold the address tables; the message gives the minimum."""
+
+
+class RuntimeFileError(RuntimeError):
+    """A run-time file of a superbatch is missing or corrupt (checksum/size mismatch)."""
+
+
+# ----------------------------------------------------------------------------------- timing
+
+
+class StageClock:
+    """Thread-safe accumulator of seconds per stage (main-thread stages and background busy time)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+        self._lock = threading.Lock()
+
+    def add(self, stage: str, dt: float) -> None:
+        with self._lock:
+            self.seconds[stage] += dt
+
+    @contextmanager
+    def __call__(self, stage: str) -> Iterator[None]:
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.add(stage, time.perf_counter() - t0)
+
+
+def proc_read_bytes() -> int:
+    """``read_bytes`` of ``/proc/self/io`` (bytes this process fetched from storage), or -1."""
+    try:
+        with open("/proc/self/io") as f:
+            for line in f:
+                if line.startswith("read_bytes:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return -1
+
+
+# ----------------------------------------------------------------------------- batches
+
+
+@dataclass
+class SampledBatch:
+    """One sampled mini-batch: node ids in block order (seeds first) and per-hop blocks."""
+
+    n_id: np.ndarray  # (n,) int64, unique; n_id[:batch_size] are the seeds
+    adjs: list[tuple[np.ndarray, tuple[int, int]]]  # outermost hop first: ((2, E) int64, (n_src, n_dst))
+    batch_size: int
+
+
+def epoch_batches(train_ids: np.ndarray, batch_size: int, seed: int, epoch: int, max_batches: int | None = None) -> list[np.ndarray]:
+    """Shuffle the training nodes with ``(seed, epoch)`` and cut them into batches of seeds."""
+    if batch_size <= 0:
+        raise ValueError(f"batch_size must be > 0, got {batch_size}")
+    perm = np.random.default_rng([seed, epoch, 0x5EED]).permutation(np.asarray(train_ids, dtype=np.int64))
+    batches = [perm[i : i + batch_size] for i in range(0, len(perm), batch_size)]
+    return batches[:max_batches] if max_batches else batches
+
+
+def batch_rng(seed: int, epoch: int, index: int) -> np.random.Generator:
+    """The sampling RNG of one batch: identical for every system."""
+    return np.random.default_rng([seed, epoch, index, 0x5A3])
+
+
+# ---------------------------------------------------------------------- Ginex feature cache
+
+
+def feature_cache_rows(budget_bytes: int, num_nodes: int, dim: int) -> int:
+    """Rows of the Ginex feature cache for a budget: ``(B - 4N) / 4F`` (int32 address table)."""
+    rows = (int(budget_bytes) - 4 * num_nodes) // (4 * dim)
+    if rows < 1:
+        raise BudgetTooSmallError(
+            f"budget {budget_bytes} B does not hold the feature-cache address table (4 B x {num_nodes} nodes) "
+            f"plus one {dim}-d row; the minimum is {minimum_budget(num_nodes, dim)} B"
+        )
+    return rows
+
+
+def minimum_budget(num_nodes: int, dim: int) -> int:
+    """Smallest budget Ginex accepts: the int64 neighbor-cache table (8N) and the feature table + 1 row."""
+    return max(8 * num_nodes, 4 * num_nodes + 4 * dim)
+
+
+class FeatureCache:
+    """Direct-addressed feature cache (paper Fig. 11): ``table[N]`` int32 slot or -1, ``rows[K, F]``."""
+
+    def __init__(self, num_nodes: int, dim: int, capacity: int) -> None:
+        self.table = np.full(num_nodes, -1, dtype=np.int32)  # (N,) slot of each node or -1
+        self.rows = np.empty((capacity, dim), dtype=np.float32)  # (K, F)
+        self.capacity = capacity
+        self._used = 0  # slots 0 .. _used-1 are taken; the cache only grows until full
+
+    def fill(self, ids: np.ndarray, rows: np.ndarray) -> None:
+        """Switch: load ``rows`` (already read from disk) for ``ids``."""
+        n = len(ids)
+        if n > self.capacity - self._used:
+            raise ValueError(f"cannot insert {n} rows into a cache with {self.capacity - self._used} free slots")
+        slots = np.arange(self._used, self._used + n, dtype=np.int32)
+        self.rows[slots] = rows
+        self.table[ids] = slots
+        self._used += n
+
+    def lookup(self, n_id: np.ndarray) -> np.ndarray:
+        """Slot of each id (-1 = miss)."""
+        return self.table[n_id]
+
+    def apply(self, buf: np.ndarray, insert: np.ndarray, in_positions: np.ndarray, evict: np.ndarray) -> None:
+        """Cache update from the batch buffer: row ``buf[in_positions[k]]`` replaces ``evict[k]``."""
+        slots = self.table[evict]
+        if len(evict) and (slots < 0).any():
+            raise ValueError("changeset evicts ids that are not cached (changesets applied out of order?)")
+        self.table[evict] = -1
+        extra = len(insert) - len(evict)
+        if extra < 0:
+            raise ValueError(f"changeset evicts {len(evict)} ids but inserts only {len(insert)}")
+        if extra:
+            if extra > self.capacity - self._used:
+                raise ValueError("changeset overfills the cache")
+            slots = np.concatenate([slots, np.arange(self._used, self._used + extra, dtype=np.int32)])
+            self._used += extra
+        self.rows[slots] = buf[in_positions]
+        self.table[insert] = slots
+
+
+def positions_in(n_id: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Index of each of ``ids`` inside ``n_id`` (all must be present)."""
+    order = np.argsort(n_id, kind="stable")
+    pos = order[np.searchsorted(n_id, ids, sorter=order)]
+    if len(ids) and not np.array_equal(n_id[pos], ids):
+        raise ValueError("ids not contained in the batch")
+    return pos.astype(np.int64)
+
+
+# --------------------------------------------------------------------------- run-time files
+
+
+class RuntimeDir:
+    """Run-time files of one superbatch with a checksum manifest (written last, atomically).
+
+    Files: ``ids_<i>.npy`` (n,) int64, ``adj_<i>.npz`` (per-hop edge_index + sizes),
+    ``update_<i>.npz`` (insert, in_positions, evict). Every read checks the manifest's size and
+    CRC-32, so a missing, truncated or corrupt file raises :class:`RuntimeFileError`.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.mkdir(parents=True, exist_ok=True)
+        self._sums: dict[str, tuple[int, int]] = {}
+        self.bytes_written = 0
+        self.bytes_read = 0
+
+    def _write(self, name: str, writer: Callable[[Path], None]) -> None:
+        p = self.path / name
+        writer(p)
+        data = p.read_bytes()
+        self._sums[name] = (len(data), zlib.crc32(data))
+        self.bytes_written += len(data)
+
+    def _read(self, name: str) -> bytes:
+        p = self.path / name
+        if name not in self._sums:
+            raise RuntimeFileError(f"run-time file {p} is not in this superbatch's manifest")
+        try:
+            data = p.read_bytes()
+        except FileNotFoundError as e:
+            raise RuntimeFileError(f"run-time file {p} is missing; rerun the epoch (stale files are cleaned at start)") from e
+        size, crc = self._sums[name]
+        if len(data) != size or zlib.crc32(data) != crc:
+            raise RuntimeFileError(f"run-time file {p} is corrupt (size/CRC-32 mismatch); rerun the epoch")
+        self.bytes_read += len(data)
+        return data
+
+    def write_batch(self, i: int, batch: SampledBatch) -> None:
+        self._write(f"ids_{i}.npy", lambda p: np.save(p, batch.n_id))
+        arrays = {f"ei{l}": ei for l, (ei, _) in enumerate(batch.adjs)}
+        arrays["sizes"] = np.array([s for _, s in batch.adjs], dtype=np.int64).reshape(-1, 2)
+        arrays["batch_size"] = np.array(batch.batch_size)
+        self._write(f"adj_{i}.npz", lambda p: np.savez(p, **arrays))
+
+    def write_update(self, i: int, insert: np.ndarray, in_positions: np.ndarray, evict: np.ndarray) -> None:
+        self._write(f"update_{i}.npz", lambda p: np.savez(p, insert=insert, in_positions=in_positions, evict=evict))
+
+    def write_manifest(self) -> None:
+        tmp = self.path / ".manifest.json.tmp"
+        tmp.write_text(json.dumps({k: list(v) for k, v in self._sums.items()}))
+        os.replace(tmp, self.path / "manifest.json")
+
+    @classmethod
+    def open(cls, path: Path) -> "RuntimeDir":
+        """Re-open a superbatch folder from its manifest (detects missing/corrupt files on read)."""
+        rd = cls.__new__(cls)
+        rd.path, rd.bytes_written, rd.bytes_read = Path(path), 0, 0
+        try:
+            rd._sums = {k: (int(v[0]), int(v[1])) for k, v in json.loads((rd.path / "manifest.json").read_text()).items()}
+        except (OSError, ValueError) as e:
+            raise RuntimeFileError(f"manifest of {path} is missing or unreadable: {e}") from e
+        return rd
+
+    def read_ids(self, i: int) -> np.ndarray:
+        return _npy(self._read(f"ids_{i}.npy"))
+
+    def read_batch(self, i: int) -> SampledBatch:
+        import io
+
+        n_id = self.read_ids(i)
+        z = np.load(io.BytesIO(self._read(f"adj_{i}.npz")))
+        sizes = z["sizes"]
+        adjs = [(z[f"ei{l}"], (int(sizes[l, 0]), int(sizes[l, 1]))) for l in range(len(sizes))]
+        return SampledBatch(n_id, adjs, int(z["batch_size"]))
+
+    def read_update(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        import io
+
+        z = np.load(io.BytesIO(self._read(f"update_{i}.npz")))
+        return z["insert"], z["in_positions"], z["evict"]
+
+    def remove(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+def _npy(data: bytes) -> np.ndarray:
+    import io
+
+    return np.load(io.BytesIO(data))
+
+
+def clean_stale_runtime(root: Path) -> int:
+    """Delete run-time folders left by an interrupted run; returns how many were removed."""
+    root = Path(root)
+    if not root.exists():
+        return 0
+    stale = [p for p in root.iterdir() if p.is_dir()]
+    for p in stale:
+        shutil.rmtree(p, ignore_errors=True)
+    return len(stale)
+
+
+# ------------------------------------------------------------------------------ results
+
+
+@dataclass
+class EpochResult:
+    """What one epoch of one system did: losses, stage seconds, cache and I/O counters."""
+
+    system: str
+    epoch: int
+    losses: list[float]
+    seconds: dict[str, float]  # main-thread stages (STAGES) + background busy time (*_busy)
+    wall_s: float
+    n_batches: int
+    n_seeds: int
+    accesses: int  # feature rows requested by gather
+    misses: int  # feature rows (Ginex) or pages (PyG+) read from disk by gather
+    io: dict[str, tuple[int, int]]  # stage -> (requests, bytes) of O_DIRECT reads
+    proc_read_bytes: int  # /proc/self/io read_bytes delta over the epoch (-1 if unavailable)
+    runtime_bytes_written: int = 0
+    runtime_bytes_read: int = 0
+    compute: bool = True
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def miss_ratio(self) -> float:
+        return self.misses / self.accesses if self.accesses else float("nan")
+
+    def row(self) -> dict:
+        """Flat dict for a tidy DataFrame (one row per system x epoch)."""
+        d = {"system": self.system, "epoch": self.epoch, "compute": self.compute, "wall_s": self.wall_s,
+             "n_batches": self.n_batches, "n_seeds": self.n_seeds, "accesses": self.accesses,
+             "misses": self.misses, "miss_ratio": self.miss_ratio,
+             "mean_loss": float(np.mean(self.losses)) if self.losses else float("nan"),
+             "seeds_per_s": self.n_seeds / self.wall_s if self.wall_s else float("nan"),
+             "proc_read_bytes": self.proc_read_bytes, "runtime_bytes_written": self.runtime_bytes_written,
+             "runtime_bytes_read": self.runtime_bytes_read}
+        for s in STAGES:
+            d[f"t_{s}"] = self.seconds.get(s, 0.0)
+        for s, v in self.seconds.items():
+            if s not in STAGES:
+                d[f"t_{s}"] = v
+        total_req = total_bytes = 0
+        for stage, (req, nbytes) in sorted(self.io.items()):
+            d[f"io_{stage}_requests"], d[f"io_{stage}_bytes"] = req, nbytes
+            total_req, total_bytes = total_req + req, total_bytes + nbytes
+        d["io_requests"], d["io_bytes"] = total_req, total_bytes
+        d.update(self.extra)
+        return d
+
+
+# ---------------------------------------------------------------------------- main loop
+
+
+def overlapped_loop(
+    n: int,
+    gather: Callable[[int], object],
+    update: Callable[[int, object], None],
+    compute: Callable[[int, object], None],
+    clock: StageClock,
+) -> None:
+    """gather(i+1) runs in a background thread while compute(i) runs here (one gather in flight).
+
+    update(i) runs after gather(i) finished and before gather(i+1) starts (Ginex's cache update
+    must precede the next gather). Time the main thread waits for a gather is ``data_prep``.
+    """
+    if n == 0:
+        return
+    with ThreadPoolExecutor(1, thread_name_prefix="gather") as pool:
+        fut: Future = pool.submit(gather, 0)
+        for i in range(n):
+            t0 = time.perf_counter()
+            data = fut.result()  # re-raises a gather error here
+            clock.add("data_prep", time.perf_counter() - t0)
+            with clock("cache_update"):
+                update(i, data)
+            if i + 1 < n:
+                fut = pool.submit(gather, i + 1)
+            with clock("compute"):
+                compute(i, data)
+
+
+class Trainer:
+    """Model + optimiser shared by consecutive epochs of one system (identical init for all systems)."""
+
+    def __init__(self, in_dim: int, num_classes: int, cfg: ModelConfig, seed: int, enabled: bool = True) -> None:
+        self.model, self.opt = build_model(in_dim, num_classes, cfg, seed)
+        self.seed = seed
+        self.enabled = enabled
+
+    def step(self, epoch: int, index: int, x: np.ndarray, batch: SampledBatch, labels: np.ndarray) -> float:
+        """Model step of one batch (``nan`` when the model step is removed: data-path-only epochs)."""
+        if not self.enabled:
+            return float("nan")
+        y = labels[batch.n_id[: batch.batch_size]]  # (batch,) int64
+        return train_step(self.model, self.opt, x, to_hops(batch.adjs), y, seed=step_seed(self.seed, epoch, index))
+
+
+# ------------------------------------------------------------------ PyG+ page cache (emulated)
+
+PAGE = 4096
+
+
+class PageLRU:
+    """The OS page cache with readahead off, emulated: an LRU of ``capacity`` 4 KiB pages.
+
+    Shared by every file (``indices`` and ``features``) and every thread (sampling workers and
+    the gather thread), like the kernel's page cache under ``mmap`` + ``MADV_RANDOM``. Misses
+    are read with ``read_pages(file, pages) -> (n, 4096) uint8`` (``O_DIRECT``). Within one call,
+    pages are touched once each in ascending order (a page used twice by one gather is one access).
+    """
+
+    def __init__(self, capacity_pages: int, read_pages: Callable[[str, np.ndarray], np.ndarray]) -> None:
+        if capacity_pages < 1:
+            raise BudgetTooSmallError(f"page cache needs at least one {PAGE}-byte page; got {capacity_pages}")
+        from collections import OrderedDict
+
+        self.capacity = int(capacity_pages)
+        self._pages: "OrderedDict[tuple[str, int], np.ndarray]" = OrderedDict()
+        self._lock = threading.Lock()
+        self._read = read_pages
+        self.accesses: dict[str, int] = defaultdict(int)  # per file
+        self.misses: dict[str, int] = defaultdict(int)
+
+    def get(self, file: str, pages: np.ndarray) -> np.ndarray:
+        """Contents of the (sorted, unique) ``pages`` of ``file``: (n, 4096) uint8."""
+        out = np.empty((len(pages), PAGE), dtype=np.uint8)
+        missing: list[int] = []
+        with self._lock:
+            for k, p in enumerate(pages.tolist()):
+                buf = self._pages.get((file, p))
+                if buf is None:
+                    missing.append(k)
+                else:
+                    self._pages.move_to_end((file, p))
+                    out[k] = buf
+            self.accesses[file] += len(pages)
+            self.misses[file] += len(missing)
+        if missing:
+            miss_idx = np.asarray(missing, dtype=np.int64)
+            out[miss_idx] = self._read(file, pages[miss_idx])  # I/O outside the lock
+            with self._lock:
+                for k in missing:
+                    key = (file, int(pages[k]))
+                    self._pages[key] = out[k].copy()
+                    self._pages.move_to_end(key)
+                while len(self._pages) > self.capacity:
+                    self._pages.popitem(last=False)
+        return out
+
+
+def gather_via_pages(cache: PageLRU, file: str, byte_start: np.ndarray, nbytes: np.ndarray, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
+    """Read byte ranges ``[start, start + nbytes)`` of ``file`` through the page cache.
+
+    Returns ``(ptr, flat)``: range ``j`` is ``flat[ptr[j]:ptr[j+1]]`` of ``dtype`` (ranges must be
+    aligned to the item size). Vectorized: the pages of a range are contiguous in the sorted set.
+    """
+    item = np.dtype(dtype).itemsize
+    byte_start = np.asarray(byte_start, dtype=np.int64)
+    nbytes = np.asarray(nbytes, dtype=np.int64)
+    counts = nbytes // item
+    ptr = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=ptr[1:])
+    nonempty = nbytes > 0
+    if not nonempty.any():
+        return ptr, np.empty(0, dtype=dtype)
+    first = byte_start // PAGE
+    last = (byte_start + np.maximum(nbytes, 1) - 1) // PAGE
+    npg = np.where(nonempty, last - first + 1, 0)
+    all_pages = np.repeat(first, npg) + (np.arange(npg.sum()) - np.repeat(np.cumsum(npg) - npg, npg))
+    uniq = np.unique(all_pages)  # sorted
+    pages = cache.get(file, uniq)  # (u, 4096) uint8
+    flat_items = pages.reshape(-1).view(dtype)  # the sorted pages back to back
+    base = (np.searchsorted(uniq, first) * PAGE + byte_start % PAGE) // item  # item index of each range
+    idx = np.repeat(base - ptr[:-1], counts) + np.arange(ptr[-1])
+    return ptr, flat_items[idx]
+
+
+# ----------------------------------------------------------------------------- systems
+
+Neighbors = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]  # (nodes, ptr, positions) -> neighbour ids
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One training run: budget, batching and model; the same for every system compared."""
+
+    budget_bytes: int  # memory budget B (feature cache / page cache / neighbor cache, address tables included)
+    fanouts: tuple[int, ...] = (10, 10, 10)
+    batch_size: int = 1000
+    superbatch_size: int = 35  # S (Ginex)
+    max_batches: int | None = None  # per epoch
+    epochs: int = 1
+    seed: int = 0
+    model: ModelConfig = ModelConfig()
+    compute: bool = True  # False: model step removed (data-path-only epoch)
+    sample_workers: int = 2  # PyG+ sampling threads
+    prefetch: int = 4  # PyG+ sampled batches in flight
+    neighbor_share: float = 0.5  # Ali+PG: fraction of B for the static neighbor cache
+    gather_chunk: int = 8192  # rows per page-cache gather call (bounds index memory)
+
+    def __post_init__(self) -> None:
+        if self.budget_bytes <= 0:
+            raise BudgetTooSmallError(f"budget_bytes must be > 0, got {self.budget_bytes}")
+        if not 0.0 <= self.neighbor_share <= 1.0:
+            raise ValueError(f"neighbor_share must be in [0, 1], got {self.neighbor_share}")
+        if self.superbatch_size < 1:
+            raise ValueError(f"superbatch_size must be >= 1, got {self.superbatch_size}")
+
+
+def static_feature_ids(out_degree: np.ndarray, capacity: int) -> np.ndarray:
+    """PaGraph's static policy: the ``capacity`` nodes of highest out-degree (ties by id)."""
+    order = np.lexsort((np.arange(len(out_degree)), -np.asarray(out_degree)))
+    return np.sort(order[:capacity]).astype(np.int64)
+
+
+def _epoch_frame(ds, spec: RunSpec, epoch: int) -> tuple[list[np.ndarray], StageClock, dict, int, float]:
+    return (epoch_batches(ds.train_ids, spec.batch_size, spec.seed, epoch, spec.max_batches), StageClock(),
+            ds.io_counts(), proc_read_bytes(), time.perf_counter())
+
+
+def _io_delta(before: dict, after: dict) -> dict[str, tuple[int, int]]:
+    out = {}
+    for stage, (req, nbytes) in after.items():
+        r0, b0 = before.get(stage, (0, 0))
+        if req - r0 or nbytes - b0:
+            out[stage] = (req - r0, nbytes - b0)
+    return out
+
+
+def ginex_epoch(ds, spec: RunSpec, trainer: Trainer, epoch: int, runtime_root: Path, policy: str = "belady",
+                fault: Callable[[str, int], None] | None = None) -> EpochResult:
+    """One Ginex (``policy="belady"``) or Ginex-PG (``policy="static"``) epoch; see module docstring."""
+    belady_plan = _belady_plan_fn()
+    if policy not in ("belady", "static"):
+        raise ValueError(f"policy must be 'belady' or 'static', got {policy!r}")
+    n_nodes, dim = ds.num_nodes, ds.dim
+    if spec.budget_bytes < minimum_budget(n_nodes, dim):
+        raise BudgetTooSmallError(
+            f"budget {spec.budget_bytes} B is smaller than Ginex's address tables (int64 neighbor-cache table "
+            f"8 B x {n_nodes} nodes; int32 feature-cache table 4 B x {n_nodes} + one row); the minimum budget is "
+            f"{minimum_budget(n_nodes, dim)} B")
+    capacity = feature_cache_rows(spec.budget_bytes, n_nodes, dim)
+    batches, clock, io0, rb0, t0 = _epoch_frame(ds, spec, epoch)
+    losses: list[float] = []
+    accesses = misses = rt_w = rt_r = 0
+    static_ids = static_feature_ids(ds.out_degree, capacity) if policy == "static" else None
+    S = spec.superbatch_size
+    for k, lo in enumerate(range(0, len(batches), S)):
+        idx = list(range(lo, min(lo + S, len(batches))))
+        rd = RuntimeDir(Path(runtime_root) / f"e{epoch}_sb{k}")
+        # 1. inspect: superbatch sample with the neighbor cache (alive only here) + changesets
+        with clock("inspect"):
+            neighbors = ds.neighbor_cache(spec.budget_bytes, stage="inspect")  # time-shared: all of B
+            for j, gi in enumerate(idx):
+                rd.write_batch(j, ds.sample(batches[gi], spec.fanouts, batch_rng(spec.seed, epoch, gi), neighbors))
+                if fault:
+                    fault("inspect", j)
+            del neighbors
+            ids_list = [rd.read_ids(j) for j in range(len(idx))]  # stream ids_i back from disk
+            if policy == "belady":
+                plan = belady_plan(ids_list, capacity)
+                initial = np.asarray(plan.initial, dtype=np.int64)
+                for j, (ins, ev) in enumerate(plan.changesets):
+                    ins = np.asarray(ins, dtype=np.int64)
+                    rd.write_update(j, ins, positions_in(ids_list[j], ins), np.asarray(ev, dtype=np.int64))
+            else:
+                initial = static_ids
+            rd.write_manifest()
+        # 2. switch: the feature cache replaces the neighbor cache in memory
+        with clock("switch"):
+            cache = FeatureCache(n_nodes, dim, capacity)
+            cache.fill(initial, ds.read_rows(initial, stage="switch"))
+        counts = {"acc": 0, "miss": 0}
+
+        def gather(j: int):
+            t = time.perf_counter()
+            batch = rd.read_batch(j)
+            upd = rd.read_update(j) if policy == "belady" else None
+            slots = cache.lookup(batch.n_id)
+            hit = slots >= 0
+            buf = np.empty((len(batch.n_id), dim), dtype=np.float32)  # (n, F) batch buffer
+            buf[hit] = cache.rows[slots[hit]]
+            miss_ids = batch.n_id[~hit]
+            if len(miss_ids):
+                buf[~hit] = ds.read_rows(miss_ids, stage="gather")
+            counts["acc"] += len(batch.n_id)
+            counts["miss"] += len(miss_ids)
+            if fault:
+                fault("gather", j)
+            clock.add("gather_busy", time.perf_counter() - t)
+            return batch, buf, upd
+
+        def update(j: int, data) -> None:
+            _, buf, upd = data
+            if upd is not None:
+                cache.apply(buf, *upd)
+
+        def compute(j: int, data) -> None:
+            batch, buf, _ = data
+            losses.append(trainer.step(epoch, idx[j], buf, batch, ds.labels))
+
+        overlapped_loop(len(idx), gather, update, compute, clock)
+        accesses, misses = accesses + counts["acc"], misses + counts["miss"]
+        rt_w, rt_r = rt_w + rd.bytes_written, rt_r + rd.bytes_read
+        del cache
+        rd.remove()
+    return EpochResult("ginex" if policy == "belady" else "ginex_pg", epoch, losses, dict(clock.seconds),
+                       time.perf_counter() - t0, len(batches), int(sum(len(b) for b in batches)), accesses, misses,
+                       _io_delta(io0, ds.io_counts()), _rb_delta(rb0), rt_w, rt_r, spec.compute,
+                       {"feature_cache_rows": capacity, "superbatches": -(-len(batches) // S)})
+
+
+def _belady_plan_fn() -> Callable:
+    """``artifact.ginex.belady.plan`` (Ginex I); :func:`belady_plan_simple` if that module is absent."""
+    try:
+        from .belady import plan
+    except ImportError:
+        return belady_plan_simple
+    return plan
+
+
+@dataclass
+class SimplePlan:
+    initial: np.ndarray
+    changesets: list[tuple[np.ndarray, np.ndarray]]
+
+
+def belady_plan_simple(batches: Sequence[np.ndarray], capacity: int) -> SimplePlan:
+    """Belady with bypass over a superbatch (next-use pointers, ties by node id); a plain reference.
+
+    ``initial`` = the first ``capacity`` distinct ids in access order; after iteration ``i`` the
+    cache keeps the ``capacity`` ids of (cache | batch i) with the nearest next use.
+    """
+    if capacity <= 0:
+        raise ValueError(f"capacity must be > 0, got {capacity}")
+    S = len(batches)
+    flat = np.concatenate(batches) if S else np.empty(0, np.int64)
+    it = np.repeat(np.arange(S), [len(b) for b in batches])
+    _, first = np.unique(flat, return_index=True)
+    initial = flat[np.sort(first)][:capacity].astype(np.int64)
+    order = np.lexsort((it, flat))  # accesses grouped by node, by iteration
+    nodes_sorted, its = flat[order], it[order]
+    uniq, start = np.unique(nodes_sorted, return_index=True)
+    ptr = dict(zip(uniq.tolist(), start.tolist()))  # index of each node's next access in `its`
+    end = dict(zip(uniq.tolist(), np.append(start[1:], len(its)).tolist()))
+    cache = set(initial.tolist())
+    changesets = []
+    for i, b in enumerate(batches):
+        for v in b.tolist():
+            ptr[v] += 1
+        cand = cache | set(b.tolist())
+        nxt = sorted(((its[ptr[v]] if ptr[v] < end[v] else S), v) for v in cand)
+        keep = {v for _, v in nxt[:capacity]}
+        changesets.append((np.array(sorted(keep - cache), dtype=np.int64), np.array(sorted(cache - keep), dtype=np.int64)))
+        cache = keep
+    return SimplePlan(initial, changesets)
+
+
+def _rb_delta(rb0: int) -> int:
+    rb1 = proc_read_bytes()
+    return rb1 - rb0 if rb0 >= 0 and rb1 >= 0 else -1
+
+
+def _producer_consumer_epoch(ds, spec: RunSpec, trainer: Trainer, epoch: int, system: str,
+                             neighbors: Neighbors, gather_rows: Callable[[np.ndarray], tuple[np.ndarray, int]],
+                             counters: Callable[[], dict]) -> EpochResult:
+    """PyG-style pipeline: sampling threads -> in-order queue -> gather thread || model step."""
+    batches, clock, io0, rb0, t0 = _epoch_frame(ds, spec, epoch)
+    losses: list[float] = []
+    n = len(batches)
+    stats = {"acc": 0, "miss": 0}
+    c0 = counters()
+
+    def sample(i: int) -> SampledBatch:
+        t = time.perf_counter()
+        b = ds.sample(batches[i], spec.fanouts, batch_rng(spec.seed, epoch, i), neighbors)
+        clock.add("sample_busy", time.perf_counter() - t)
+        return b
+
+    with ThreadPoolExecutor(spec.sample_workers, thread_name_prefix="sampler") as samplers:
+        futs = {i: samplers.submit(sample, i) for i in range(min(spec.prefetch, n))}
+
+        def gather(i: int):
+            batch = futs.pop(i).result()
+            if i + spec.prefetch < n:
+                futs[i + spec.prefetch] = samplers.submit(sample, i + spec.prefetch)
+            t = time.perf_counter()
+            buf, miss = gather_rows(batch.n_id)
+            stats["acc"] += len(batch.n_id)
+            stats["miss"] += miss
+            clock.add("gather_busy", time.perf_counter() - t)
+            return batch, buf
+
+        def compute(i: int, data) -> None:
+            batch, buf = data
+            losses.append(trainer.step(epoch, i, buf, batch, ds.labels))
+
+        overlapped_loop(n, gather, lambda i, d: None, compute, clock)
+    c1 = counters()
+    extra = {k: c1[k] - c0.get(k, 0) for k in c1}
+    return EpochResult(system, epoch, losses, dict(clock.seconds), time.perf_counter() - t0, n,
+                       int(sum(len(b) for b in batches)), stats["acc"], stats["miss"], _io_delta(io0, ds.io_counts()),
+                       _rb_delta(rb0), compute=spec.compute, extra=extra)
+
+
+def pyg_plus_epoch(ds, spec: RunSpec, trainer: Trainer, epoch: int, pages: PageLRU) -> EpochResult:
+    """PyG+: sampling and gathering through one page-granular LRU of ``B`` bytes."""
+    row_bytes = ds.dim * 4
+
+    def neighbors(nodes: np.ndarray, ptr: np.ndarray, pos: np.ndarray) -> np.ndarray:
+        # like torch_sparse.sample_adj over mmap: only the pages holding sampled positions are touched
+        item = np.repeat(ds.indptr[nodes], np.diff(ptr)) + pos
+        return gather_via_pages(pages, "indices", item * 8, np.full(len(item), 8), np.int64)[1]
+
+    def gather_rows(n_id: np.ndarray) -> tuple[np.ndarray, int]:
+        buf = np.empty((len(n_id), ds.dim), dtype=np.float32)
+        m0 = pages.misses["features"]
+        for lo in range(0, len(n_id), spec.gather_chunk):
+            ids = n_id[lo : lo + spec.gather_chunk]
+            _, flat = gather_via_pages(pages, "features", ids * row_bytes, np.full(len(ids), row_bytes), np.float32)
+            buf[lo : lo + len(ids)] = flat.reshape(len(ids), ds.dim)
+        return buf, pages.misses["features"] - m0  # pages missed (approx.; other threads share the counter)
+
+    def counters() -> dict:
+        return {"page_accesses_features": pages.accesses["features"], "page_misses_features": pages.misses["features"],
+                "page_accesses_indices": pages.accesses["indices"], "page_misses_indices": pages.misses["indices"]}
+
+    return _producer_consumer_epoch(ds, spec, trainer, epoch, "pyg_plus", neighbors, gather_rows, counters)
+
+
+def ali_pg_epoch(ds, spec: RunSpec, trainer: Trainer, epoch: int) -> EpochResult:
+    """Ali+PG-style: PyG+ pipeline, static neighbor cache (share of B) + PaGraph feature cache (rest)."""
+    nc_budget = int(spec.budget_bytes * spec.neighbor_share)
+    fc_budget = spec.budget_bytes - nc_budget
+    neighbors = ds.neighbor_cache(nc_budget, stage="sample")
+    capacity = max(0, (fc_budget - 4 * ds.num_nodes) // (4 * ds.dim))
+    cache = FeatureCache(ds.num_nodes, ds.dim, max(capacity, 1))
+    if capacity > 0:
+        ids = static_feature_ids(ds.out_degree, capacity)
+        cache.fill(ids, ds.read_rows(ids, stage="switch"))
+
+    def gather_rows(n_id: np.ndarray) -> tuple[np.ndarray, int]:
+        slots = cache.lookup(n_id)
+        hit = slots >= 0
+        buf = np.empty((len(n_id), ds.dim), dtype=np.float32)
+        buf[hit] = cache.rows[slots[hit]]
+        if (~hit).any():
+            buf[~hit] = ds.read_rows(n_id[~hit], stage="gather")
+        return buf, int((~hit).sum())
+
+    res = _producer_consumer_epoch(ds, spec, trainer, epoch, "ali_pg", neighbors, gather_rows, lambda: {})
+    res.extra.update({"neighbor_share": spec.neighbor_share, "feature_cache_rows": capacity})
+    return res
+
+
+def in_memory_epoch(ds, spec: RunSpec, trainer: Trainer, epoch: int, features: np.ndarray, indices: np.ndarray) -> EpochResult:
+    """Reference: graph and features fully in RAM, no overlap, no I/O (the semantics to match)."""
+    batches, clock, io0, rb0, t0 = _epoch_frame(ds, spec, epoch)
+
+    from .pipeline_data import fetch_in_memory
+
+    neighbors = fetch_in_memory(ds.indptr, indices)
+
+    losses = []
+    acc = 0
+    for i, seeds in enumerate(batches):
+        with clock("data_prep"):
+            batch = ds.sample(seeds, spec.fanouts, batch_rng(spec.seed, epoch, i), neighbors)
+            x = features[batch.n_id]  # (n, F)
+            acc += len(batch.n_id)
+        with clock("compute"):
+            losses.append(trainer.step(epoch, i, x, batch, ds.labels))
+    return EpochResult("in_memory", epoch, losses, dict(clock.seconds), time.perf_counter() - t0, len(batches),
+                       int(sum(len(b) for b in batches)), acc, 0, _io_delta(io0, ds.io_counts()), _rb_delta(rb0),
+                       compute=spec.compute)
+
+
+def run_system(ds, system: str, spec: RunSpec, runtime_root: Path | None = None, progress: bool = False,
+               fault: Callable[[str, int], None] | None = None) -> list[EpochResult]:
+    """Train ``spec.epochs`` epochs of ``system`` (one of :data:`SYSTEMS`) from a fresh model.
+
+    Stale run-time files of an interrupted earlier run under ``runtime_root`` are removed first.
+    """
+    from tqdm.auto import tqdm
+
+    if system not in SYSTEMS:
+        raise ValueError(f"unknown system {system!r}; choose one of {SYSTEMS}")
+    trainer = Trainer(ds.dim, ds.num_classes, spec.model, spec.seed, enabled=spec.compute)
+    results = []
+    pages = PageLRU(spec.budget_bytes // PAGE, ds.read_pages) if system == "pyg_plus" else None
+    mem = (ds.load_features(), ds.load_indices()) if system == "in_memory" else None
+    if system in ("ginex", "ginex_pg", "ali_pg"):  # offline preprocessing: dump the neighbor cache
+        ds.prepare_neighbor_cache(spec.budget_bytes if system != "ali_pg" else int(spec.budget_bytes * spec.neighbor_share))
+    if system in ("ginex", "ginex_pg"):
+        if runtime_root is None:
+            raise ValueError("Ginex needs a runtime_root folder for its run-time files")
+        clean_stale_runtime(runtime_root)
+    for epoch in tqdm(range(spec.epochs), desc=system, disable=not progress):
+        if system == "ginex":
+            r = ginex_epoch(ds, spec, trainer, epoch, runtime_root, "belady", fault)
+        elif system == "ginex_pg":
+            r = ginex_epoch(ds, spec, trainer, epoch, runtime_root, "static", fault)
+        elif system == "pyg_plus":
+            r = pyg_plus_epoch(ds, spec, trainer, epoch, pages)
+        elif system == "ali_pg":
+            r = ali_pg_epoch(ds, spec, trainer, epoch)
+        else:
+            r = in_memory_epoch(ds, spec, trainer, epoch, *mem)
+        results.append(r)
+    return results
