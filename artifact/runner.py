@@ -33,7 +33,7 @@ class NotebookFailed(RuntimeError):
 
     def __init__(self, notebook: Path, cell: int | None, error: str, executed: Path | None):
         self.notebook, self.cell, self.error, self.executed = notebook, cell, error, executed
-        where = f"cell {cell}" if cell is not None else "an unknown cell"
+        where = f"cell {cell} (0-based, counted in the executed notebook)" if cell is not None else "an unknown cell"
         keep = f"; partial executed notebook kept at {executed}" if executed else ""
         super().__init__(f"{notebook.name} failed in {where}: {error}{keep}")
 
@@ -132,7 +132,9 @@ def _failing_cell(exc: Exception, executed: Path) -> tuple[int | None, str]:
     if cell is None and executed.exists():
         try:
             nb = json.loads(executed.read_text())
-            for i, c in enumerate(nb.get("cells", [])):
+            cells = [c for c in nb.get("cells", [])
+                     if "papermill-error-cell-tag" not in c.get("metadata", {}).get("tags", [])]
+            for i, c in enumerate(cells):
                 if any(o.get("output_type") == "error" for o in c.get("outputs", [])):
                     cell = i
                     break
@@ -140,7 +142,9 @@ def _failing_cell(exc: Exception, executed: Path) -> tuple[int | None, str]:
             pass
     if cell is not None and executed.exists():
         try:
-            src = json.loads(executed.read_text())["cells"][cell].get("source", "")
+            cells = [c for c in json.loads(executed.read_text())["cells"]
+                     if "papermill-error-cell-tag" not in c.get("metadata", {}).get("tags", [])]
+            src = cells[cell].get("source", "")
             first = ("".join(src) if isinstance(src, list) else src).strip().splitlines()
             if first:
                 error = f"{error} [cell starts: {first[0][:80]!r}]"

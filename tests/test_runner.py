@@ -67,7 +67,8 @@ def test_failure_names_cell_and_keeps_partial(tmp_path, results):
     with pytest.raises(runner.NotebookFailed) as info:
         runner.run_notebook(job, "smoke")
     msg = str(info.value)
-    assert "bad.ipynb" in msg and "deliberate failure" in msg and "cell 3" in msg
+    assert "bad.ipynb" in msg and "deliberate failure" in msg and "cell 3" in msg and "raise RuntimeError" not in msg.split('cell starts')[0]
+    assert "x = 1" in msg  # the failing cell's first line
     assert (results / "bad" / "bad.failed.ipynb").exists()
     assert not job.marker("smoke").exists() and not job.executed.exists()
 
