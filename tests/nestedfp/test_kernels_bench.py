@@ -1,0 +1,82 @@
+"""Argument handling and the CPU dry run of scripts/gpu/nestedfp_gemm.py (timing itself needs a GPU)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "gpu" / "nestedfp_gemm.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("nestedfp_gemm", SCRIPT)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_defaults_cover_the_issue_grid(bench, monkeypatch):
+    monkeypatch.delenv("OUT", raising=False)
+    a = bench.parse_args([])
+    assert a.shapes == ((6144, 4096), (4096, 4096), (28672, 4096), (4096, 14336))
+    assert a.m == (16, 32, 64, 128, 256, 512, 1024, 2048)
+    assert a.arms == bench.ARMS and a.out.parts[-2:] == ("results", "gpu")
+    assert len(bench.plan(a)) == 32
+    assert bench.estimate_seconds(a) < 300, "the full benchmark must fit in 5 minutes on an H100"
+
+
+def test_custom_arguments_and_out_env(bench, monkeypatch, tmp_path):
+    monkeypatch.setenv("OUT", str(tmp_path))
+    a = bench.parse_args(["--shapes", "128:64,32x16", "--m", "1,7", "--arms", "triton_nested_fp8"])
+    assert a.shapes == ((128, 64), (32, 16)) and a.m == (1, 7) and a.arms == ("triton_nested_fp8",)
+    assert a.out == tmp_path
+    assert bench.plan(a) == [(128, 64, 1), (128, 64, 7), (32, 16, 1), (32, 16, 7)]
+
+
+@pytest.mark.parametrize("argv", [["--arms", "cutlass"], ["--m", "0,16"], ["--m", "a"], ["--shapes", "12"],
+                                  ["--rep-ms", "0"]])
+def test_bad_arguments_exit_with_usage_error(bench, argv, capsys):
+    with pytest.raises(SystemExit) as e:
+        bench.parse_args(argv)
+    assert e.value.code == 2
+    assert "error" in capsys.readouterr().err
+
+
+def test_dry_run_checks_kernels_in_interpreter(bench, capsys):
+    assert bench.main(["--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "needs GPU" in out and out.count("interpreter check") == 4
+    assert "triton_nested_fp16 rel.err" in out and "triton_nested_fp8 rel.err" in out
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-GPU exit path")
+def test_without_gpu_it_refuses_to_time(bench, capsys):
+    assert bench.main(["--m", "16"]) == 2
+    assert "needs GPU" in capsys.readouterr().err
+
+
+def test_correctness_check_rejects_a_wrong_kernel(bench):
+    ops = bench.make_operands(torch, 32, 48, 5, torch.device("cpu"), seed=0)
+    fns = bench.arm_functions(torch, ops, ("triton_nested_fp16",))
+    assert bench.check_correctness(torch, ops, fns)["triton_nested_fp16"] < 2e-3
+    with pytest.raises(AssertionError, match="relative error"):
+        bench.check_correctness(torch, ops, {"triton_nested_fp16": lambda: fns["triton_nested_fp16"]() * 1.01})
+
+
+def test_summary_ratios(bench):
+    rows = []
+    for m in (256, 1024):
+        rows += [{"arm": "cublas_fp16", "M": m, "speedup_vs_cublas_fp16": 1.0, "speedup_vs_scaled_mm_fp8": 0.5},
+                 {"arm": "triton_nested_fp16", "M": m, "speedup_vs_cublas_fp16": 1 / 1.04,
+                  "speedup_vs_scaled_mm_fp8": 0.5},
+                 {"arm": "triton_nested_fp8", "M": m, "speedup_vs_cublas_fp16": 1.8, "speedup_vs_scaled_mm_fp8": 0.96}]
+    s = bench.summarize(pd.DataFrame(rows))
+    assert s["nested_fp16_overhead_pct_mean_m_ge_256"] == pytest.approx(4.0)
+    assert s["nested_fp8_speedup_vs_cublas_m_ge_1024_mean"] == pytest.approx(1.8)
+    assert s["nested_fp8_vs_scaled_mm_m_ge_1024_mean"] == pytest.approx(0.96)
+    assert bench.device_slug("NVIDIA H100 80GB HBM3") == "nvidia-h100-80gb-hbm3"
