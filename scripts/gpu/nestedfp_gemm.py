@@ -271,6 +271,9 @@ def summarize(df) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    from artifact.gpu import configure_triton
+
+    configure_triton()  # before the first `import triton`: interpreter mode when there is no GPU
     return dry_run(args) if args.dry_run else run(args)
 
 
