@@ -80,3 +80,16 @@ def test_summary_ratios(bench):
     assert s["nested_fp8_speedup_vs_cublas_m_ge_1024_mean"] == pytest.approx(1.8)
     assert s["nested_fp8_vs_scaled_mm_m_ge_1024_mean"] == pytest.approx(0.96)
     assert bench.device_slug("NVIDIA H100 80GB HBM3") == "nvidia-h100-80gb-hbm3"
+
+
+def test_dry_run_as_a_fresh_process_without_interpreter_env(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
+    env["PYTHONPATH"] = str(SCRIPT.parents[2])
+    proc = subprocess.run([sys.executable, str(SCRIPT), "--dry-run", "--out", str(tmp_path)], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "needs GPU" in proc.stdout
