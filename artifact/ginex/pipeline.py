@@ -49,6 +49,7 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 
 from .model import ModelConfig, build_model, step_seed, to_hops, train_step
+from .sampler import SampledBatch, batch_rng, epoch_batches
 
 STAGES = ("inspect", "switch", "data_prep", "cache_update", "compute")
 """The paper's Fig. 14 breakdown (transfer is folded into compute: there is no GPU here)."""
@@ -100,29 +101,6 @@ def proc_read_bytes() -> int:
 
 
 # ----------------------------------------------------------------------------- batches
-
-
-@dataclass
-class SampledBatch:
-    """One sampled mini-batch: node ids in block order (seeds first) and per-hop blocks."""
-
-    n_id: np.ndarray  # (n,) int64, unique; n_id[:batch_size] are the seeds
-    adjs: list[tuple[np.ndarray, tuple[int, int]]]  # outermost hop first: ((2, E) int64, (n_src, n_dst))
-    batch_size: int
-
-
-def epoch_batches(train_ids: np.ndarray, batch_size: int, seed: int, epoch: int, max_batches: int | None = None) -> list[np.ndarray]:
-    """Shuffle the training nodes with ``(seed, epoch)`` and cut them into batches of seeds."""
-    if batch_size <= 0:
-        raise ValueError(f"batch_size must be > 0, got {batch_size}")
-    perm = np.random.default_rng([seed, epoch, 0x5EED]).permutation(np.asarray(train_ids, dtype=np.int64))
-    batches = [perm[i : i + batch_size] for i in range(0, len(perm), batch_size)]
-    return batches[:max_batches] if max_batches else batches
-
-
-def batch_rng(seed: int, epoch: int, index: int) -> np.random.Generator:
-    """The sampling RNG of one batch: identical for every system."""
-    return np.random.default_rng([seed, epoch, index, 0x5A3])
 
 
 # ---------------------------------------------------------------------- Ginex feature cache
@@ -183,15 +161,6 @@ class FeatureCache:
             self._used += extra
         self.rows[slots] = buf[in_positions]
         self.table[insert] = slots
-
-
-def positions_in(n_id: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    """Index of each of ``ids`` inside ``n_id`` (all must be present)."""
-    order = np.argsort(n_id, kind="stable")
-    pos = order[np.searchsorted(n_id, ids, sorter=order)]
-    if len(ids) and not np.array_equal(n_id[pos], ids):
-        raise ValueError("ids not contained in the batch")
-    return pos.astype(np.int64)
 
 
 # --------------------------------------------------------------------------- run-time files
@@ -400,13 +369,26 @@ class Trainer:
 PAGE = 4096
 
 
+class _Pending:
+    """A page under I/O: other threads that touch it wait for it (like a locked page in the kernel)."""
+
+    __slots__ = ("event", "data", "error")
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.data: np.ndarray | None = None
+        self.error: BaseException | None = None
+
+
 class PageLRU:
     """The OS page cache with readahead off, emulated: an LRU of ``capacity`` 4 KiB pages.
 
     Shared by every file (``indices`` and ``features``) and every thread (sampling workers and
-    the gather thread), like the kernel's page cache under ``mmap`` + ``MADV_RANDOM``. Misses
-    are read with ``read_pages(file, pages) -> (n, 4096) uint8`` (``O_DIRECT``). Within one call,
-    pages are touched once each in ascending order (a page used twice by one gather is one access).
+    the gather thread), like the kernel's page cache under ``mmap`` + ``MADV_RANDOM``. Within one
+    call the pages are touched once each in the given order and the LRU is updated access by
+    access (exact LRU); the missed pages are then read together with ``read_pages(file, pages)
+    -> (n, 4096) uint8`` (``O_DIRECT``) outside the lock. A thread touching a page still under
+    I/O waits for it.
     """
 
     def __init__(self, capacity_pages: int, read_pages: Callable[[str, np.ndarray], np.ndarray]) -> None:
@@ -415,36 +397,60 @@ class PageLRU:
         from collections import OrderedDict
 
         self.capacity = int(capacity_pages)
-        self._pages: "OrderedDict[tuple[str, int], np.ndarray]" = OrderedDict()
+        self._pages: "OrderedDict[tuple[str, int], np.ndarray | _Pending]" = OrderedDict()
         self._lock = threading.Lock()
         self._read = read_pages
         self.accesses: dict[str, int] = defaultdict(int)  # per file
         self.misses: dict[str, int] = defaultdict(int)
 
     def get(self, file: str, pages: np.ndarray) -> np.ndarray:
-        """Contents of the (sorted, unique) ``pages`` of ``file``: (n, 4096) uint8."""
+        """Contents of the (unique) ``pages`` of ``file``: (n, 4096) uint8."""
         out = np.empty((len(pages), PAGE), dtype=np.uint8)
-        missing: list[int] = []
+        missing: list[tuple[int, _Pending]] = []
+        waits: list[tuple[int, _Pending]] = []
+        od = self._pages
         with self._lock:
             for k, p in enumerate(pages.tolist()):
-                buf = self._pages.get((file, p))
-                if buf is None:
-                    missing.append(k)
+                key = (file, p)
+                v = od.get(key)
+                if v is None:
+                    pend = _Pending()
+                    od[key] = pend
+                    missing.append((k, pend))
+                    if len(od) > self.capacity:
+                        od.popitem(last=False)
                 else:
-                    self._pages.move_to_end((file, p))
-                    out[k] = buf
+                    od.move_to_end(key)
+                    if isinstance(v, _Pending):
+                        waits.append((k, v))
+                    else:
+                        out[k] = v
             self.accesses[file] += len(pages)
             self.misses[file] += len(missing)
         if missing:
-            miss_idx = np.asarray(missing, dtype=np.int64)
-            out[miss_idx] = self._read(file, pages[miss_idx])  # I/O outside the lock
+            idx = np.fromiter((k for k, _ in missing), dtype=np.int64, count=len(missing))
+            try:
+                out[idx] = self._read(file, pages[idx])  # I/O outside the lock
+            except BaseException as e:
+                with self._lock:
+                    for k, pend in missing:
+                        pend.error = e
+                        pend.event.set()
+                        if od.get((file, int(pages[k]))) is pend:
+                            del od[(file, int(pages[k]))]
+                raise
             with self._lock:
-                for k in missing:
+                for k, pend in missing:
+                    pend.data = out[k].copy()
+                    pend.event.set()
                     key = (file, int(pages[k]))
-                    self._pages[key] = out[k].copy()
-                    self._pages.move_to_end(key)
-                while len(self._pages) > self.capacity:
-                    self._pages.popitem(last=False)
+                    if od.get(key) is pend:
+                        od[key] = pend.data
+        for k, pend in waits:
+            pend.event.wait()
+            if pend.error is not None:
+                raise RuntimeError(f"page {int(pages[k])} of {file}: the read that loaded it failed") from pend.error
+            out[k] = pend.data
         return out
 
 
@@ -467,7 +473,7 @@ def gather_via_pages(cache: PageLRU, file: str, byte_start: np.ndarray, nbytes: 
     last = (byte_start + np.maximum(nbytes, 1) - 1) // PAGE
     npg = np.where(nonempty, last - first + 1, 0)
     all_pages = np.repeat(first, npg) + (np.arange(npg.sum()) - np.repeat(np.cumsum(npg) - npg, npg))
-    uniq = np.unique(all_pages)  # sorted
+    uniq = np.unique(all_pages)  # sorted: touched in ascending page order
     pages = cache.get(file, uniq)  # (u, 4096) uint8
     flat_items = pages.reshape(-1).view(dtype)  # the sorted pages back to back
     base = (np.searchsorted(uniq, first) * PAGE + byte_start % PAGE) // item  # item index of each range
@@ -477,7 +483,24 @@ def gather_via_pages(cache: PageLRU, file: str, byte_start: np.ndarray, nbytes: 
 
 # ----------------------------------------------------------------------------- systems
 
-Neighbors = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]  # (nodes, ptr, positions) -> neighbour ids
+class PagedNeighbors:
+    """PyG+ neighbour source: sampled entries of ``indices`` read through the page cache.
+
+    ``fetch`` touches only the pages holding sampled positions, as ``torch_sparse.sample_adj``
+    over a memory-mapped ``indices`` does; ``lists`` (whole lists) is there for completeness.
+    """
+
+    def __init__(self, indptr: np.ndarray, pages: PageLRU) -> None:
+        self.indptr, self.pages = indptr, pages
+
+    def fetch(self, targets: np.ndarray, rows: np.ndarray, pos: np.ndarray) -> np.ndarray:
+        item = self.indptr[targets[rows]] + pos  # (e,) positions in indices
+        return gather_via_pages(self.pages, "indices", item * 8, np.full(len(item), 8), np.int64)[1]
+
+    def lists(self, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        start, stop = self.indptr[nodes], self.indptr[nodes + 1]
+        ptr, flat = gather_via_pages(self.pages, "indices", start * 8, (stop - start) * 8, np.int64)
+        return flat, ptr
 
 
 @dataclass(frozen=True)
@@ -530,7 +553,8 @@ def _io_delta(before: dict, after: dict) -> dict[str, tuple[int, int]]:
 def ginex_epoch(ds, spec: RunSpec, trainer: Trainer, epoch: int, runtime_root: Path, policy: str = "belady",
                 fault: Callable[[str, int], None] | None = None) -> EpochResult:
     """One Ginex (``policy="belady"``) or Ginex-PG (``policy="static"``) epoch; see module docstring."""
-    belady_plan = _belady_plan_fn()
+    from .belady import plan as belady_plan
+
     if policy not in ("belady", "static"):
         raise ValueError(f"policy must be 'belady' or 'static', got {policy!r}")
     n_nodes, dim = ds.num_nodes, ds.dim
@@ -561,8 +585,7 @@ def ginex_epoch(ds, spec: RunSpec, trainer: Trainer, epoch: int, runtime_root: P
                 plan = belady_plan(ids_list, capacity)
                 initial = np.asarray(plan.initial, dtype=np.int64)
                 for j, (ins, ev) in enumerate(plan.changesets):
-                    ins = np.asarray(ins, dtype=np.int64)
-                    rd.write_update(j, ins, positions_in(ids_list[j], ins), np.asarray(ev, dtype=np.int64))
+                    rd.write_update(j, ins, plan.insert_positions[j], ev)
             else:
                 initial = static_ids
             rd.write_manifest()
@@ -610,59 +633,13 @@ def ginex_epoch(ds, spec: RunSpec, trainer: Trainer, epoch: int, runtime_root: P
                        {"feature_cache_rows": capacity, "superbatches": -(-len(batches) // S)})
 
 
-def _belady_plan_fn() -> Callable:
-    """``artifact.ginex.belady.plan`` (Ginex I); :func:`belady_plan_simple` if that module is absent."""
-    try:
-        from .belady import plan
-    except ImportError:
-        return belady_plan_simple
-    return plan
-
-
-@dataclass
-class SimplePlan:
-    initial: np.ndarray
-    changesets: list[tuple[np.ndarray, np.ndarray]]
-
-
-def belady_plan_simple(batches: Sequence[np.ndarray], capacity: int) -> SimplePlan:
-    """Belady with bypass over a superbatch (next-use pointers, ties by node id); a plain reference.
-
-    ``initial`` = the first ``capacity`` distinct ids in access order; after iteration ``i`` the
-    cache keeps the ``capacity`` ids of (cache | batch i) with the nearest next use.
-    """
-    if capacity <= 0:
-        raise ValueError(f"capacity must be > 0, got {capacity}")
-    S = len(batches)
-    flat = np.concatenate(batches) if S else np.empty(0, np.int64)
-    it = np.repeat(np.arange(S), [len(b) for b in batches])
-    _, first = np.unique(flat, return_index=True)
-    initial = flat[np.sort(first)][:capacity].astype(np.int64)
-    order = np.lexsort((it, flat))  # accesses grouped by node, by iteration
-    nodes_sorted, its = flat[order], it[order]
-    uniq, start = np.unique(nodes_sorted, return_index=True)
-    ptr = dict(zip(uniq.tolist(), start.tolist()))  # index of each node's next access in `its`
-    end = dict(zip(uniq.tolist(), np.append(start[1:], len(its)).tolist()))
-    cache = set(initial.tolist())
-    changesets = []
-    for i, b in enumerate(batches):
-        for v in b.tolist():
-            ptr[v] += 1
-        cand = cache | set(b.tolist())
-        nxt = sorted(((its[ptr[v]] if ptr[v] < end[v] else S), v) for v in cand)
-        keep = {v for _, v in nxt[:capacity]}
-        changesets.append((np.array(sorted(keep - cache), dtype=np.int64), np.array(sorted(cache - keep), dtype=np.int64)))
-        cache = keep
-    return SimplePlan(initial, changesets)
-
-
 def _rb_delta(rb0: int) -> int:
     rb1 = proc_read_bytes()
     return rb1 - rb0 if rb0 >= 0 and rb1 >= 0 else -1
 
 
 def _producer_consumer_epoch(ds, spec: RunSpec, trainer: Trainer, epoch: int, system: str,
-                             neighbors: Neighbors, gather_rows: Callable[[np.ndarray], tuple[np.ndarray, int]],
+                             neighbors, gather_rows: Callable[[np.ndarray], tuple[np.ndarray, int]],
                              counters: Callable[[], dict]) -> EpochResult:
     """PyG-style pipeline: sampling threads -> in-order queue -> gather thread || model step."""
     batches, clock, io0, rb0, t0 = _epoch_frame(ds, spec, epoch)
@@ -707,10 +684,7 @@ def pyg_plus_epoch(ds, spec: RunSpec, trainer: Trainer, epoch: int, pages: PageL
     """PyG+: sampling and gathering through one page-granular LRU of ``B`` bytes."""
     row_bytes = ds.dim * 4
 
-    def neighbors(nodes: np.ndarray, ptr: np.ndarray, pos: np.ndarray) -> np.ndarray:
-        # like torch_sparse.sample_adj over mmap: only the pages holding sampled positions are touched
-        item = np.repeat(ds.indptr[nodes], np.diff(ptr)) + pos
-        return gather_via_pages(pages, "indices", item * 8, np.full(len(item), 8), np.int64)[1]
+    neighbors = PagedNeighbors(ds.indptr, pages)
 
     def gather_rows(n_id: np.ndarray) -> tuple[np.ndarray, int]:
         buf = np.empty((len(n_id), ds.dim), dtype=np.float32)
@@ -732,7 +706,12 @@ def ali_pg_epoch(ds, spec: RunSpec, trainer: Trainer, epoch: int) -> EpochResult
     """Ali+PG-style: PyG+ pipeline, static neighbor cache (share of B) + PaGraph feature cache (rest)."""
     nc_budget = int(spec.budget_bytes * spec.neighbor_share)
     fc_budget = spec.budget_bytes - nc_budget
-    neighbors = ds.neighbor_cache(nc_budget, stage="sample")
+    if nc_budget >= 8 * ds.num_nodes:
+        neighbors = ds.neighbor_cache(nc_budget, stage="sample")
+    else:  # too small for the address table: no neighbor cache at all (the 0:100 split)
+        from .sampler import DiskNeighbors
+
+        neighbors = DiskNeighbors(ds.ds, None, stage="sample")
     capacity = max(0, (fc_budget - 4 * ds.num_nodes) // (4 * ds.dim))
     cache = FeatureCache(ds.num_nodes, ds.dim, max(capacity, 1))
     if capacity > 0:
@@ -757,9 +736,7 @@ def in_memory_epoch(ds, spec: RunSpec, trainer: Trainer, epoch: int, features: n
     """Reference: graph and features fully in RAM, no overlap, no I/O (the semantics to match)."""
     batches, clock, io0, rb0, t0 = _epoch_frame(ds, spec, epoch)
 
-    from .pipeline_data import fetch_in_memory
-
-    neighbors = fetch_in_memory(ds.indptr, indices)
+    neighbors = ds.in_memory_neighbors(indices)
 
     losses = []
     acc = 0
@@ -789,8 +766,9 @@ def run_system(ds, system: str, spec: RunSpec, runtime_root: Path | None = None,
     results = []
     pages = PageLRU(spec.budget_bytes // PAGE, ds.read_pages) if system == "pyg_plus" else None
     mem = (ds.load_features(), ds.load_indices()) if system == "in_memory" else None
-    if system in ("ginex", "ginex_pg", "ali_pg"):  # offline preprocessing: dump the neighbor cache
-        ds.prepare_neighbor_cache(spec.budget_bytes if system != "ali_pg" else int(spec.budget_bytes * spec.neighbor_share))
+    nc_budget = spec.budget_bytes if system != "ali_pg" else int(spec.budget_bytes * spec.neighbor_share)
+    if system in ("ginex", "ginex_pg", "ali_pg") and nc_budget >= 8 * ds.num_nodes:
+        ds.prepare_neighbor_cache(nc_budget)  # offline preprocessing: dump the neighbor cache
     if system in ("ginex", "ginex_pg"):
         if runtime_root is None:
             raise ValueError("Ginex needs a runtime_root folder for its run-time files")

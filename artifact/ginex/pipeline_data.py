@@ -24,9 +24,9 @@ from typing import Callable
 
 import numpy as np
 
+from .sampler import DiskNeighbors, InMemoryNeighbors, NeighborCache, NeighborSampler, SampledBatch
+
 PAGE = 4096
-# nodes, offsets within each node's list (CSR ptr + flat positions) -> neighbour ids at those positions
-Fetch = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 
 
 class DirectFile:
@@ -81,111 +81,47 @@ class DirectFile:
 # -------------------------------------------------------------------------------- sampling
 
 
-def sample_positions(deg: np.ndarray, k: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Up to ``k`` distinct offsets in ``[0, deg[j])`` per node (all of them when ``deg <= k``).
+class PositionalSampler(NeighborSampler):
+    """:class:`artifact.ginex.sampler.NeighborSampler` whose source may fetch only sampled positions.
 
-    Returns ``(ptr, pos)`` in CSR form; offsets of a node are sorted. Vectorized: nodes with a small
-    degree draw random keys for every neighbour; large ones draw with replacement and redraw duplicates.
+    Same random choices (Floyd positions from the RNG and degrees) and the same ``n_id`` order, so
+    batches equal the parent's bit for bit. A source with ``fetch(targets, rows, pos)`` is asked
+    only for the sampled entries (PyG+: ``torch_sparse.sample_adj`` over ``mmap`` touches just the
+    pages holding them); other sources return whole lists (Ginex's sampler reads whole lists).
     """
-    deg = np.asarray(deg, dtype=np.int64)
-    take = np.minimum(deg, k)
-    ptr = np.zeros(len(deg) + 1, dtype=np.int64)
-    np.cumsum(take, out=ptr[1:])
-    pos = np.empty(ptr[-1], dtype=np.int64)
-    all_ = deg <= k
-    small = ~all_ & (deg <= 4 * k)
-    large = deg > 4 * k
-    owner = np.repeat(np.arange(len(deg)), take)
-    within = np.arange(ptr[-1]) - ptr[:-1][owner]
-    m_all = all_[owner]
-    pos[m_all] = within[m_all]
-    if small.any():  # random keys over the full list, keep the k smallest
-        nodes = np.flatnonzero(small)
-        d = deg[nodes]
-        seg = np.repeat(np.arange(len(nodes)), d)
-        keys = rng.random(int(d.sum()))
-        order = np.lexsort((keys, seg))
-        rank = np.arange(len(order)) - np.repeat(np.cumsum(d) - d, d)
-        chosen = order[rank < k]  # grouped by node, k per node
-        offs = (chosen - np.repeat(np.cumsum(d) - d, d)[chosen]).reshape(len(nodes), k)
-        offs.sort(axis=1)
-        pos[(ptr[nodes][:, None] + np.arange(k)).ravel()] = offs.ravel()
-    if large.any():  # draw with replacement, redraw duplicates until none remain
-        nodes = np.flatnonzero(large)
-        d = deg[nodes][:, None]
-        draw = (rng.random((len(nodes), k)) * d).astype(np.int64)
-        while True:
-            draw.sort(axis=1)
-            dup = np.zeros_like(draw, dtype=bool)
-            dup[:, 1:] = draw[:, 1:] == draw[:, :-1]
-            if not dup.any():
-                break
-            rows = np.nonzero(dup)[0]
-            draw[dup] = (rng.random(len(rows)) * deg[nodes][rows]).astype(np.int64)
-        pos[(ptr[nodes][:, None] + np.arange(k)).ravel()] = draw.ravel()
-    return ptr, pos
 
-
-@dataclass
-class Blocks:
-    """A sampled mini-batch (same fields as :class:`artifact.ginex.pipeline.SampledBatch`)."""
-
-    n_id: np.ndarray
-    adjs: list
-    batch_size: int
-
-
-def sample_blocks(indptr: np.ndarray, seeds: np.ndarray, fanouts: tuple[int, ...], rng: np.random.Generator,
-                  fetch: Fetch):
-    """Layer-wise sampling (PyG ``NeighborSampler`` semantics): hop h samples ``fanouts[h]`` in-neighbours
-    of every node gathered so far; new nodes are appended (sorted). Blocks are returned outermost first.
-    """
-    from .pipeline import SampledBatch
-
-    n_id = np.asarray(seeds, dtype=np.int64)
-    if len(np.unique(n_id)) != len(n_id):
-        raise ValueError("seed nodes of a batch must be unique")
-    adjs = []
-    for k in fanouts:
-        deg = indptr[n_id + 1] - indptr[n_id]
-        ptr, pos = sample_positions(deg, k, rng)
-        vals = fetch(n_id, ptr, pos)  # (E,) global ids of the sampled in-neighbours
-        allv = np.concatenate([n_id, vals])
-        uniq, inv = np.unique(allv, return_inverse=True)
-        local = np.full(len(uniq), -1, dtype=np.int64)
-        local[inv[: len(n_id)]] = np.arange(len(n_id))
-        new = local < 0
-        local[new] = len(n_id) + np.arange(int(new.sum()))
-        src = local[inv[len(n_id):]]
-        dst = np.repeat(np.arange(len(n_id)), np.diff(ptr))
-        n_dst = len(n_id)
-        n_id = np.concatenate([n_id, uniq[new]])
-        adjs.append((np.stack([src, dst]), (len(n_id), n_dst)))
-    return SampledBatch(n_id, adjs[::-1], len(seeds))
-
-
-def fetch_in_memory(indptr: np.ndarray, indices: np.ndarray) -> Fetch:
-    def fetch(nodes: np.ndarray, ptr: np.ndarray, pos: np.ndarray) -> np.ndarray:
-        return indices[np.repeat(indptr[nodes], np.diff(ptr)) + pos]
-
-    return fetch
+    def sample(self, seeds: np.ndarray, rng: np.random.Generator) -> SampledBatch:
+        seeds = np.asarray(seeds, dtype=np.int64)
+        if np.unique(seeds).shape[0] != seeds.shape[0]:
+            raise ValueError("seed nodes of a batch must be unique")
+        local, first = self._local, self._first
+        n_id = seeds
+        local[seeds] = np.arange(seeds.shape[0])
+        hops = []
+        fetch = getattr(self.source, "fetch", None)
+        try:
+            for fanout in self.fanouts:
+                targets = n_id
+                rows, pos = self._positions(self.degree[targets], fanout, rng)
+                if fetch is not None:
+                    nbr = fetch(targets, rows, pos)  # (e,) global ids
+                else:
+                    flat, ptr = self.source.lists(targets)
+                    nbr = flat[ptr[rows] + pos]
+                cand = nbr[local[nbr] < 0]
+                idx = np.arange(cand.shape[0], dtype=np.int64)
+                np.minimum.at(first, cand, idx)  # first occurrence of each new id
+                new = cand[first[cand] == idx]
+                first[cand] = np.iinfo(np.int64).max
+                local[new] = n_id.shape[0] + np.arange(new.shape[0])
+                n_id = np.concatenate([n_id, new])
+                hops.append((np.stack([local[nbr], rows]), (n_id.shape[0], targets.shape[0])))
+        finally:
+            local[n_id] = -1
+        return SampledBatch(n_id=n_id, adjs=hops[::-1], batch_size=int(seeds.shape[0]))
 
 
 # ------------------------------------------------------------------------ neighbor cache
-
-
-def neighbor_cache_nodes(indptr: np.ndarray, out_degree: np.ndarray, budget_bytes: int) -> np.ndarray:
-    """Ginex's static neighbor cache (§3.2): nodes by out/in-degree descending, longest prefix whose
-    ``[deg, nbrs...]`` int64 entries fit in ``budget - 8 N`` bytes (int64 address table counted)."""
-    n = len(indptr) - 1
-    slots = (int(budget_bytes) - 8 * n) // 8
-    if slots <= 0:
-        return np.empty(0, dtype=np.int64)
-    in_deg = np.diff(indptr)
-    score = (out_degree + 1e-8) / (in_deg + 1e-8)
-    order = np.lexsort((np.arange(n), -score))
-    fits = np.cumsum(in_deg[order] + 1) <= slots
-    return order[: int(np.argmin(fits)) if not fits.all() else n].astype(np.int64)
 
 
 class NeighborCacheFile:
@@ -204,7 +140,7 @@ class NeighborCacheFile:
     def build(cls, folder: Path, indptr: np.ndarray, indices_path: Path, out_degree: np.ndarray,
               budget_bytes: int) -> "NeighborCacheFile":
         """Offline preprocessing (not timed): write ``nc_<budget>.bin`` if it is not there yet."""
-        nodes = neighbor_cache_nodes(indptr, out_degree, budget_bytes)
+        nodes = NeighborCache.select(np.diff(indptr), out_degree, budget_bytes)
         nc = cls(Path(folder) / f"nc_{int(budget_bytes)}.bin", nodes, indptr)
         if not nc.path.exists() or nc.path.stat().st_size != -(-nc.items * 8 // PAGE) * PAGE:
             indices = np.memmap(indices_path, dtype=np.int64, mode="r") if indptr[-1] else np.empty(0, np.int64)
@@ -285,42 +221,26 @@ class DiskData:
             raise ValueError(f"unknown file {file!r}")
         return self.ds.read_pages(pages, stage="gather" if file == "features" else "sample", which=file)
 
-    def read_lists(self, nodes: np.ndarray, ptr: np.ndarray, pos: np.ndarray, stage: str) -> np.ndarray:
-        """Neighbour ids at ``pos`` of each node's list (one aligned O_DIRECT read covering each list)."""
-        flat, lptr = self.ds.read_neighbors(nodes, stage=stage)
-        return flat[np.repeat(lptr[:-1], np.diff(ptr)) + pos]
-
     def prepare_neighbor_cache(self, budget_bytes: int) -> int:
         """Offline preprocessing (untimed): dump the neighbor cache for ``budget_bytes``; returns #nodes."""
         return len(NeighborCacheFile.build(self.folder, self.indptr, self.indices_path, self.out_degree,
                                            budget_bytes).nodes)
 
-    def neighbor_cache(self, budget_bytes: int, stage: str) -> Fetch:
-        """Load the static neighbor cache of ``budget_bytes`` (O_DIRECT, counted under ``stage``) and
-        return a fetch function: cached lists from memory, the others by O_DIRECT reads."""
+    def neighbor_cache(self, budget_bytes: int, stage: str) -> DiskNeighbors:
+        """Load the static neighbor cache of ``budget_bytes`` from its file (large O_DIRECT reads,
+        counted under ``stage``); lists it lacks are read by O_DIRECT (one read per list)."""
         nc = NeighborCacheFile.build(self.folder, self.indptr, self.indices_path, self.out_degree, budget_bytes)
         arr = nc.load(self.counter, stage, threads=min(4, self.io_threads))
         table = np.full(self.num_nodes, -1, dtype=np.int64)  # address table (8 B x N, counted in the budget)
         table[nc.nodes] = nc.offset
+        return DiskNeighbors(self.ds, NeighborCache(table, arr, budget_bytes), stage=stage)
 
-        def fetch(nodes: np.ndarray, ptr: np.ndarray, pos: np.ndarray) -> np.ndarray:
-            cnt = np.diff(ptr)
-            t = table[nodes]
-            hit = t >= 0
-            out = np.empty(len(pos), dtype=np.int64)
-            hit_items = np.repeat(hit, cnt)
-            out[hit_items] = arr[np.repeat(t[hit] + 1, cnt[hit]) + pos[hit_items]]
-            if (~hit).any():
-                miss = np.flatnonzero(~hit & (cnt > 0))
-                mptr = np.zeros(len(miss) + 1, dtype=np.int64)
-                np.cumsum(cnt[miss], out=mptr[1:])
-                out[~hit_items] = self.read_lists(nodes[miss], mptr, pos[~hit_items], stage)
-            return out
+    def in_memory_neighbors(self, indices: np.ndarray) -> InMemoryNeighbors:
+        return InMemoryNeighbors(self.indptr, indices)
 
-        return fetch
-
-    def sample(self, seeds: np.ndarray, fanouts: tuple[int, ...], rng: np.random.Generator, fetch: Fetch):
-        return sample_blocks(self.indptr, seeds, fanouts, rng, fetch)
+    def sample(self, seeds: np.ndarray, fanouts: tuple[int, ...], rng: np.random.Generator, source) -> SampledBatch:
+        """One batch with :class:`PositionalSampler` (fresh per call: it holds per-thread scratch)."""
+        return PositionalSampler(self.indptr, fanouts, source).sample(seeds, rng)
 
     def load_features(self) -> np.ndarray:
         """All features in RAM (the in-memory reference only): (N, F) float32."""
