@@ -1,6 +1,6 @@
 """Scale presets for the L3 experiments (``papers/l3.md`` §5).
 
-``smoke``: 3 scikit-image photos cropped to 256 x 256, one repeat (CI, well under a minute).
+``smoke``: 2 scikit-image photos cropped to 256 x 256, one repeat (CI, well under a minute).
 ``quick``: every offline RGB photo of scikit-image and sporco at full size (minutes on 2 cores).
 ``full``: adds Debian's 2560 x 1600 KDE wallpapers when installed (see :mod:`artifact.l3.images`).
 """
@@ -35,8 +35,8 @@ class Config:
 
 
 PRESETS: dict[str, dict] = {
-    "smoke": dict(sources=("skimage",), max_images=3, max_side=256, png_levels=(6,), repeats=1,
-                  fuzz_cases=100, triton_side=16, triton_images=1),
+    "smoke": dict(sources=("skimage",), max_images=2, max_side=256, png_levels=(6,), include_lossy=False,
+                  repeats=1, fuzz_cases=60, triton_side=16, triton_images=1),
     "quick": dict(sources=("skimage", "sporco"), repeats=3, fuzz_cases=300, triton_side=32, triton_images=2),
     "full": dict(sources=("skimage", "sporco", "wallpapers"), repeats=5, fuzz_cases=2000, triton_side=64,
                  triton_images=3),
