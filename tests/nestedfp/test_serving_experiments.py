@@ -71,3 +71,19 @@ def test_kernel_interpreter_check_and_gemm_table():
     gemm = se.gemm_benchmark()
     assert isinstance(gemm, pd.DataFrame) and {"arm", "M", "tflops"} <= set(gemm.columns)
     assert np.isfinite(gemm["tflops"].astype(float)).all()
+
+
+def test_claim_values_from_synthetic_frames():
+    rows = []
+    for f, att in ((10.0, {"fp16_only": 0.5, "fp8_only": 0.95, "nestedfp_dynamic": 0.7, "slo_feedback": 0.9}),
+                   (20.0, {"fp16_only": 0.99, "fp8_only": 1.0, "nestedfp_dynamic": 1.0, "slo_feedback": 1.0}),
+                   (5.0, {"fp16_only": 0.0, "fp8_only": 0.1, "nestedfp_dynamic": 0.0, "slo_feedback": 0.05})):
+        rows += [{"factor": f, "policy": p, "slo_k10": a} for p, a in att.items()]
+    thr = pd.DataFrame([{"model": "m", "prompt": 1, "output": 2, "batch": b, "policy": "nested_fp8_only",
+                         "speedup_vs_fp16": s} for b, s in ((32, 1.2), (64, 1.6))])
+    v = se.claim_values(pd.DataFrame(rows), thr, se.serving_memory())
+    assert v["surge_factors"] == [10.0]  # FP16 misses, FP8 absorbs; 5x is beyond both
+    assert v["dynamic_slo_vs_fp16"] == pytest.approx(0.2)
+    assert v["dynamic_slo_close_to_fp8"] == pytest.approx(0.25)
+    assert v["slo_feedback_close_to_fp8"] == pytest.approx(0.05)
+    assert v["fp8_mode_speedup_modelled"] == 1.6 and v["codeploy_weight_ratio"] == 1.5
