@@ -200,13 +200,10 @@ def _nested_fp16_kernel(
             acc = tl.dot(x, w, acc)
         w_ptrs += BLOCK_K * stride_wk
         x_ptrs += BLOCK_K * stride_xk
-    out = acc.to(tl.float16)
     if SWAP_AB:
-        o_ptrs = out_ptr + offs_m[None, :] * stride_om + offs_n[:, None] * stride_on
-        tl.store(o_ptrs, out, mask=mask_n[:, None] & mask_m[None, :])
-    else:
-        o_ptrs = out_ptr + offs_m[:, None] * stride_om + offs_n[None, :] * stride_on
-        tl.store(o_ptrs, out, mask=mask_m[:, None] & mask_n[None, :])
+        acc = tl.trans(acc)  # (BM, BN): store row-major tiles (coalesced) in both orientations
+    o_ptrs = out_ptr + offs_m[:, None] * stride_om + offs_n[None, :] * stride_on
+    tl.store(o_ptrs, acc.to(tl.float16), mask=mask_m[:, None] & mask_n[None, :])
 
 
 @triton.jit
@@ -259,15 +256,12 @@ def _nested_fp8_kernel(
         w_scale = 0.00390625  # 2^-8
     else:
         w_scale = 256.0  # decoded x carries 2^-8 and w carries 2^-8; the weight scale is 2^-8
-    s = tl.load(scale_ptr + offs_m, mask=mask_m, other=0.0) * w_scale
+    s = tl.load(scale_ptr + offs_m, mask=mask_m, other=0.0) * w_scale  # (BM,) per token
     if SWAP_AB:
-        out = (acc * s[None, :]).to(tl.float16)
-        o_ptrs = out_ptr + offs_m[None, :] * stride_om + offs_n[:, None] * stride_on
-        tl.store(o_ptrs, out, mask=mask_n[:, None] & mask_m[None, :])
-    else:
-        out = (acc * s[:, None]).to(tl.float16)
-        o_ptrs = out_ptr + offs_m[:, None] * stride_om + offs_n[None, :] * stride_on
-        tl.store(o_ptrs, out, mask=mask_m[:, None] & mask_n[None, :])
+        acc = tl.trans(acc)  # (BM, BN)
+    out = (acc * s[:, None]).to(tl.float16)
+    o_ptrs = out_ptr + offs_m[:, None] * stride_om + offs_n[None, :] * stride_on
+    tl.store(o_ptrs, out, mask=mask_m[:, None] & mask_n[None, :])
 
 
 # ----------------------------------------------------------------------------- configs + launch
