@@ -226,25 +226,39 @@ def _sequential_scores(K: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
     return s
 
 
-def a3_attention_batched(K: torch.Tensor, V: torch.Tensor, q: torch.Tensor, M: int | torch.Tensor,
-                         T_percent: float, min_skip: bool = True,
+def a3_attention_batched(K: torch.Tensor, V: torch.Tensor, q: torch.Tensor, M: int | torch.Tensor | None,
+                         T_percent: float | None, min_skip: bool = True,
                          pre: SortedKeysT | None = None) -> BatchedA3:
-    """A3 for (G, L) queries against G key/value groups; counters n, M, C, K per query."""
+    """A3 for (G, L) queries against G key/value groups; counters n, M, C, K per query.
+
+    ``M = None`` disables candidate selection (all rows are candidates; Fig. 12's setting) and
+    ``T_percent = None`` disables post-scoring (Fig. 11's setting). Empty-candidate rule: the row of
+    the largest component product (see :mod:`artifact.a3.algorithm`).
+    """
     _check(K, q, V)
-    if not (0.0 < float(T_percent) <= 100.0):
+    if T_percent is not None and not (0.0 < float(T_percent) <= 100.0):
         raise ValueError(f"T_percent must lie in (0, 100] (post-scoring threshold in %), got {T_percent!r}")
     G, n, _ = K.shape
     L = q.shape[1]
-    Mt = _as_M(M, G, L)
-    pre = preprocess_t(K) if pre is None else pre
-    g, first_row, min_pops = select_candidates(pre, q, Mt, min_skip)
-    cand = g > 0  # (G, L, n)
-    empty = ~cand.any(dim=-1)  # (G, L)
-    cand = cand | (empty[..., None] & (torch.arange(n) == first_row[..., None]))
+    if M is None:  # post-scoring only (Fig. 12): every row is a candidate
+        Mt = torch.zeros(G, L, dtype=torch.int64)
+        cand = torch.ones(G, L, n, dtype=torch.bool)
+        empty = torch.zeros(G, L, dtype=torch.bool)
+        min_pops = torch.zeros(G, L, dtype=torch.int64)
+    else:
+        Mt = _as_M(M, G, L)
+        pre = preprocess_t(K) if pre is None else pre
+        g, first_row, min_pops = select_candidates(pre, q, Mt, min_skip)
+        cand = g > 0  # (G, L, n)
+        empty = ~cand.any(dim=-1)  # (G, L)
+        cand = cand | (empty[..., None] & (torch.arange(n) == first_row[..., None]))
     s = _sequential_scores(K, q)  # (G, L, n)
     s_c = torch.where(cand, s, torch.tensor(-math.inf, dtype=torch.float64))
     s_max = s_c.max(dim=-1, keepdim=True).values
-    kept = cand & ((s_max - s_c) <= math.log(100.0 / float(T_percent)))
+    if T_percent is None:  # candidate selection only (Fig. 11)
+        kept = cand
+    else:
+        kept = cand & ((s_max - s_c) <= math.log(100.0 / float(T_percent)))
     w = torch.where(kept, torch.exp(s_c - s_max), torch.zeros((), dtype=torch.float64))
     out = torch.einsum("gln,gnv->glv", w, V.to(torch.float64)) / w.sum(-1, keepdim=True)
     return BatchedA3(output=out, candidates=cand, kept=kept, scores=s, n=n, M=Mt,
