@@ -40,5 +40,6 @@ Feature caches (``belady``, ``caches``)::
 """
 
 from .config import Config
+from .sanity import sanity_check
 
-__all__ = ["Config"]
+__all__ = ["Config", "sanity_check"]

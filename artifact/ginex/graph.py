@@ -120,15 +120,24 @@ def class_centroids(num_classes: int, feat_dim: int, seed: int = 0) -> np.ndarra
     return rng.standard_normal((num_classes, feat_dim), dtype=np.float32)
 
 
+FEATURE_BLOCK_ROWS = 256   # RNG stream granularity: features do not depend on how writing is chunked
+
+
 def feature_chunk(labels: np.ndarray, centroids: np.ndarray, start: int, stop: int,
                   noise: float, seed: int = 0) -> np.ndarray:
     """Rows [start, stop) of the feature matrix: centroid[label] + noise * N(0, 1), float32 (n, F).
 
-    Each chunk has its own RNG stream keyed by ``start`` so building is resumable chunk by chunk.
-    The class signal is learnable from features alone (and more reliably with neighbours averaged).
+    Every block of :data:`FEATURE_BLOCK_ROWS` rows has its own RNG stream, so any chunking (and
+    resuming a build) yields the same bytes. The class signal is learnable from the features alone
+    (and more reliably with neighbours averaged).
     """
-    rng = np.random.default_rng([seed, 0xFEA7, start])
-    x = rng.standard_normal((stop - start, centroids.shape[1]), dtype=np.float32)
-    x *= np.float32(noise)
-    x += centroids[labels[start:stop]]
-    return x
+    F = centroids.shape[1]
+    out = np.empty((stop - start, F), dtype=np.float32)
+    for blk in range(start // FEATURE_BLOCK_ROWS, -(-stop // FEATURE_BLOCK_ROWS)):
+        lo, hi = blk * FEATURE_BLOCK_ROWS, (blk + 1) * FEATURE_BLOCK_ROWS
+        x = np.random.default_rng([seed, 0xFEA7, blk]).standard_normal((FEATURE_BLOCK_ROWS, F), dtype=np.float32)
+        a, b = max(lo, start), min(hi, stop)
+        out[a - start:b - start] = x[a - lo:b - lo]
+    out *= np.float32(noise)
+    out += centroids[labels[start:stop]]
+    return out

@@ -425,6 +425,7 @@ class DiskDataset:
 # --------------------------------------------------------------------------- building
 
 MANIFEST_VERSION = 1
+FEATURE_CHUNK_BYTES = 64 << 20   # features are generated / written / resumed in chunks of this size
 _SAMPLE_BLOCKS, _SAMPLE_BLOCK_BYTES = 64, 64 << 10
 
 
@@ -520,7 +521,7 @@ def build_dataset(cfg, root: str | os.PathLike | None = None, *, progress: bool 
     if not (out / "features.dat").exists():
         with open(partial, "ab") as f:
             f.truncate(total_bytes)
-        rows_per_chunk = max(1, (64 << 20) // (4 * F))
+        rows_per_chunk = max(1, FEATURE_CHUNK_BYTES // (4 * F))
         done = int(state["feature_rows_done"])
         fd = os.open(partial, os.O_WRONLY)
         try:
