@@ -99,7 +99,7 @@ class Hardware:
     cuBLAS/CUTLASS-class kernels (not measured); ``nested_fp16_overhead`` defaults to the paper
     abstract's 3.9 % and is replaced by the measured ratio when a GPU table exists."""
 
-    name: str = "H100 SXM (roofline)"
+    name: str = "H100 SXM roofline"
     memory_gib: float = 80.0
     hbm_tb_s: float = 3.35
     fp16_tflops: float = 989.4
