@@ -454,9 +454,11 @@ def dataset_dir(cfg, root: str | os.PathLike | None = None) -> Path:
 
 
 def _params(cfg) -> dict:
+    from . import graph as G
     return dict(graph_scale=cfg.graph_scale, edge_factor=cfg.edge_factor, rmat_abcd=list(cfg.rmat_abcd),
                 feat_dim=cfg.feat_dim, num_classes=cfg.num_classes, train_fraction=cfg.train_fraction,
-                feature_noise=cfg.feature_noise, seed=cfg.seed, generator="rmat+relabel, no self-loops/dups")
+                feature_noise=cfg.feature_noise, seed=cfg.seed, generator="rmat+relabel, no self-loops/dups",
+                feature_generator=f"centroid+noise, rng per {G.FEATURE_BLOCK_ROWS}-row block")
 
 
 def _write_padded(path: Path, arr: np.ndarray) -> None:
