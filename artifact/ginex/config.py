@@ -16,11 +16,11 @@ from artifact import scales
 
 PRESETS: dict[str, dict] = {
     "smoke": dict(graph_scale=14, feat_dim=64, batch_size=100, fanouts=(5, 5, 5), superbatch_size=8,
-                  max_batches=16, hidden=64, epochs=1, io_threads=8),
+                  max_batches=16, live_batches=6, hidden=64, epochs=1, io_threads=8),
     "quick": dict(graph_scale=20, feat_dim=256, batch_size=1000, fanouts=(10, 10, 10), superbatch_size=35,
-                  max_batches=105, hidden=256, epochs=1, io_threads=16),
+                  max_batches=105, live_batches=10, hidden=256, epochs=1, io_threads=16),
     "full": dict(graph_scale=22, feat_dim=256, batch_size=1000, fanouts=(10, 10, 10), superbatch_size=105,
-                 max_batches=None, hidden=256, epochs=3, io_threads=16),
+                 max_batches=None, live_batches=40, hidden=256, epochs=3, io_threads=16),
 }
 
 
@@ -43,6 +43,7 @@ class Config:
     fanouts: tuple[int, ...] = (10, 10, 10)
     superbatch_size: int = 35           # S, batches per superbatch
     max_batches: int | None = None      # cap on batches per epoch (None = the whole epoch)
+    live_batches: int = 10              # batches replayed with real O_DIRECT I/O in the cache study
     # --- memory budgets, as fractions of the feature-file bytes / index-file bytes ---
     feature_cache_fraction: float = 0.15    # feature-cache byte budget / feature bytes (incl. address table)
     neighbor_cache_fraction: float = 0.50   # neighbor-cache byte budget / (indices + address-table) bytes

@@ -31,7 +31,11 @@ from .storage import DiskDataset, IOCounter
 
 
 class NeighborSource(Protocol):
-    """Anything that returns in-neighbour lists: ``lists(nodes) -> (flat, ptr)`` (int64 each)."""
+    """Anything that returns in-neighbour lists: ``lists(nodes) -> (flat, ptr)`` (int64 each).
+
+    A source may also offer ``pick(nodes, rows, pos) -> nbrs`` (neighbour ``pos[k]`` of
+    ``nodes[rows[k]]``) to skip materialising whole lists when that costs no I/O.
+    """
 
     def lists(self, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
 
@@ -56,6 +60,9 @@ class InMemoryNeighbors:
         ptr = np.zeros(nodes.shape[0] + 1, dtype=np.int64)
         np.cumsum(deg, out=ptr[1:])
         return self.indices[_segment_gather(start, deg)], ptr
+
+    def pick(self, nodes: np.ndarray, rows: np.ndarray, pos: np.ndarray) -> np.ndarray:
+        return self.indices[self.indptr[nodes][rows] + pos]
 
 
 class NeighborCache:
@@ -206,8 +213,11 @@ class NeighborSampler:
             for fanout in self.fanouts:
                 targets = n_id
                 rows, pos = self._positions(self.degree[targets], fanout, rng)
-                flat, ptr = self.source.lists(targets)
-                nbr = flat[ptr[rows] + pos]                      # (e,) global ids
+                if hasattr(self.source, "pick"):
+                    nbr = self.source.pick(targets, rows, pos)   # (e,) global ids
+                else:
+                    flat, ptr = self.source.lists(targets)
+                    nbr = flat[ptr[rows] + pos]
                 cand = nbr[local[nbr] < 0]
                 idx = np.arange(cand.shape[0], dtype=np.int64)
                 np.minimum.at(first, cand, idx)                  # first occurrence of each new id
