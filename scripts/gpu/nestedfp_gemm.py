@@ -40,6 +40,10 @@ DEFAULT_M = (16, 32, 64, 128, 256, 512, 1024, 2048)
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
+class KernelMismatchError(RuntimeError):
+    """An arm's output disagrees with its reference: the run stops before timing anything."""
+
+
 def _int_list(text: str) -> tuple[int, ...]:
     try:
         vals = tuple(int(v) for v in text.split(",") if v.strip())
@@ -173,8 +177,8 @@ def check_correctness(torch, ops: dict, fns: dict) -> dict[str, float]:
         y = fn().float()
         ref = refs[arm]
         err = float((y - ref).norm() / ref.norm().clamp_min(1e-30))
-        if not err <= 2e-3:
-            raise AssertionError(f"{arm}: relative error {err:.3g} vs its reference exceeds 2e-3; not timing a wrong kernel")
+        if not err <= 5e-3:  # FP16 output rounding is ~5e-4; a broken kernel is O(1)
+            raise KernelMismatchError(f"{arm}: relative error {err:.3g} vs its reference exceeds 5e-3; not timing a wrong kernel")
         errs[arm] = err
     return errs
 
