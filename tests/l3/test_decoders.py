@@ -33,6 +33,17 @@ def test_batch_mixed_sizes_and_patch_sizes_in_order():
         np.testing.assert_array_equal(out.numpy(), img)
 
 
+@pytest.mark.parametrize("predictor", ["formula", "lut"])
+def test_both_predictor_paths_are_exact(predictor):
+    rng = np.random.default_rng(11)
+    img = smooth_image(rng, 40, 72)
+    img[::7, ::5] = 0
+    out = decode_batch_torch([encode(img, 16)], predictor=predictor)[0].numpy()
+    np.testing.assert_array_equal(out, img)
+    with pytest.raises(ValueError, match="predictor"):
+        decode_batch_torch([encode(img, 16)], predictor="magic")
+
+
 def test_real_photo_matches_numpy_decoder():
     from artifact.l3.images import load_images
 
