@@ -24,7 +24,7 @@ class Config:
     emb_dim: int = 64  # d = 64 as in the paper
     hops: int = 3
     minilm_sentences: int = 300  # real sentences from gensim's Wikipedia excerpt
-    minilm_max_tokens: int = 64  # truncate longer sentences (keeps CPU time bounded)
+    minilm_max_tokens: int = 32  # every input is cut to exactly this many tokens (n of each head)
     fixed_int_bits: int = 4  # i = f = 4 (§III-B)
     fixed_frac_bits: int = 4
     cpu_timing_reps: int = 2000  # exact single-query attention timings per n
@@ -39,8 +39,8 @@ class Config:
 
 PRESETS: dict[str, dict] = {
     "smoke": dict(tasks=(1, 15), n_train=200, n_test=200, epochs=6, minilm_sentences=6,
-                  minilm_max_tokens=24, cpu_timing_reps=200, bench_queries=50),
+                  minilm_max_tokens=12, cpu_timing_reps=200, bench_queries=50),
     "quick": dict(tasks=(1, 2, 3, 4, 6, 7, 8, 9, 10, 11, 12, 15), epochs=20, minilm_sentences=200,
-                  minilm_max_tokens=48),
-    "full": dict(epochs=60, minilm_sentences=2000, minilm_max_tokens=128, cpu_timing_reps=20000),
+                  minilm_max_tokens=32),
+    "full": dict(epochs=60, minilm_sentences=1000, minilm_max_tokens=64, cpu_timing_reps=20000),
 }

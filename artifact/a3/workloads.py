@@ -38,7 +38,7 @@ from .config import Config
 from .memn2n import EncodedTask, MemN2N, Vocab, encode, evaluate, train_memn2n
 
 __all__ = ["Setting", "OpRecorder", "make_attend", "BabiTask", "babi_suite", "wiki_sentences",
-           "MiniLM", "load_minilm", "torch_threads", "minilm_embed", "embedding_agreement", "babi_evaluate"]
+           "MiniLM", "load_minilm", "torch_threads", "minilm_embed", "minilm_inputs", "embedding_agreement", "babi_evaluate"]
 
 
 @contextmanager
@@ -231,32 +231,50 @@ def _a3_attention_fn(setting: Setting, cfg: Config, recorder: OpRecorder | None)
     return fn
 
 
+def minilm_inputs(lm: MiniLM, cfg: Config) -> tuple[list[str], torch.Tensor]:
+    """``cfg.minilm_sentences`` Wikipedia sentences cut to exactly ``cfg.minilm_max_tokens`` tokens.
+
+    Only sentences at least that long are used, so every input has the same n and no padding
+    enters A3 (the paper's BERT also runs at one fixed n = 320). Returns (sentences, ids (S, L)).
+    """
+    L = cfg.minilm_max_tokens
+    pool = wiki_sentences(max(2000, 5 * cfg.minilm_sentences) // 5, cfg.seed, min_words=max(8, L // 2), max_words=80)
+    rng = np.random.default_rng(cfg.seed)
+    chosen, ids = [], []
+    for i in rng.permutation(len(pool)):
+        t = lm.tokenizer(pool[i], truncation=True, max_length=L, return_tensors="pt")["input_ids"]
+        if t.shape[1] == L:
+            chosen.append(pool[i])
+            ids.append(t)
+            if len(chosen) == cfg.minilm_sentences:
+                break
+    if len(chosen) < cfg.minilm_sentences:
+        raise ValueError(f"only {len(chosen)} sentences reach {L} tokens; lower minilm_max_tokens or minilm_sentences")
+    return chosen, torch.cat(ids)
+
+
 @torch.no_grad()
-def minilm_embed(lm: MiniLM, sentences: list[str], setting: Setting | None, cfg: Config,
-                 recorder: OpRecorder | None = None) -> np.ndarray:
+def minilm_embed(lm: MiniLM, ids: torch.Tensor, setting: Setting | None, cfg: Config,
+                 recorder: OpRecorder | None = None, chunk: int = 32) -> np.ndarray:
     """Mean-pooled, L2-normalized sentence embeddings (the sentence-transformers recipe), (S, 384).
 
-    ``setting = None`` runs the stock eager attention (the exact reference).
+    ``ids`` (S, L) token ids without padding. ``setting = None`` runs the stock eager attention
+    (the exact reference).
     """
     from transformers import AttentionInterface
-    enc = [lm.tokenizer(s, truncation=True, max_length=cfg.minilm_max_tokens, return_tensors="pt") for s in sentences]
-    lengths = np.array([e["input_ids"].shape[1] for e in enc])
-    out = np.zeros((len(sentences), lm.model.config.hidden_size), dtype=np.float32)
+    out = np.zeros((ids.shape[0], lm.model.config.hidden_size), dtype=np.float32)
     impl = "eager"
     if setting is not None:
-        impl = f"a3_{id(recorder)}_{setting.name}"
+        impl = f"a3_{setting.name.replace(' ', '_').replace('=', '').replace('%', 'pct').replace('.', 'p')}"
         AttentionInterface.register(impl, _a3_attention_fn(setting, cfg, recorder))
     old = lm.model.config._attn_implementation
-    lm.model.set_attn_implementation(impl) if hasattr(lm.model, "set_attn_implementation") else None
     lm.model.config._attn_implementation = impl
     try:
         with torch_threads(cfg.threads):
-            for L in np.unique(lengths):
-                idx = np.flatnonzero(lengths == L)
-                ids = torch.cat([enc[i]["input_ids"] for i in idx])
-                hidden = lm.model(input_ids=ids, attention_mask=torch.ones_like(ids)).last_hidden_state  # (b, L, 384)
-                emb = torch.nn.functional.normalize(hidden.mean(1), dim=-1)
-                out[idx] = emb.numpy()
+            for b in range(0, ids.shape[0], chunk):
+                x = ids[b:b + chunk]
+                hidden = lm.model(input_ids=x, attention_mask=torch.ones_like(x)).last_hidden_state  # (b, L, 384)
+                out[b:b + chunk] = torch.nn.functional.normalize(hidden.mean(1), dim=-1).numpy()
     finally:
         lm.model.config._attn_implementation = old
     return out
