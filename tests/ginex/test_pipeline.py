@@ -191,3 +191,29 @@ def test_overlapped_loop_orders_update_before_next_gather_and_overlaps():
 def test_static_feature_ids_take_top_out_degree():
     deg = np.array([5, 1, 9, 9, 0, 3])
     assert static_feature_ids(deg, 3).tolist() == [0, 2, 3]
+
+
+def test_page_lru_is_thread_safe_and_never_returns_wrong_bytes():
+    import threading
+
+    data = np.random.default_rng(2).integers(0, 256, (64, PAGE), dtype=np.uint8)
+    lru = PageLRU(8, lambda f, p: data[p])
+    errors = []
+
+    def worker(seed):
+        rng = np.random.default_rng(seed)
+        try:
+            for _ in range(200):
+                pages = np.unique(rng.integers(0, 64, rng.integers(1, 12)))
+                if not np.array_equal(lru.get("f", pages), data[pages]):
+                    errors.append("wrong bytes")
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=worker, args=(s,)) for s in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not errors and not any(t.is_alive() for t in threads)
+    assert len(lru._pages) <= 8 and lru.misses["f"] <= lru.accesses["f"]
