@@ -20,7 +20,9 @@ i.e. ``x_scale`` is the *dequantization* scale; :func:`quantize_per_token_e4m3` 
 the original's "stable" per-token rule (§1.7).
 
 On a machine without CUDA, :func:`artifact.gpu.configure_triton` switches Triton to its CPU
-interpreter, so the same kernels run (slowly) for tests at small shapes.
+interpreter, so the same kernels run (slowly) for tests at small shapes. The kernels use only
+builtin ``tl`` ops (``tl.full``, not the ``@jit`` helpers ``tl.zeros`` / ``tl.cdiv``), so they still
+interpret when another library imported triton before the interpreter flag was set.
 """
 
 from __future__ import annotations
@@ -125,8 +127,8 @@ def _check_fp8_args(x8: torch.Tensor, x_scale: torch.Tensor | float, hi: torch.T
 def _tile_offsets(M, N, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, GROUP_M: tl.constexpr):
     """Grouped (L2-friendly) ordering of output tiles, as in Triton tutorial 03."""
     pid = tl.program_id(0)
-    num_pid_m = tl.cdiv(M, BLOCK_M)
-    num_pid_n = tl.cdiv(N, BLOCK_N)
+    num_pid_m = (M + BLOCK_M - 1) // BLOCK_M  # plain arithmetic, not tl.cdiv: Triton's own @jit helpers
+    num_pid_n = (N + BLOCK_N - 1) // BLOCK_N  # cannot run in the interpreter if triton was imported first
     num_pid_in_group = GROUP_M * num_pid_n
     group_id = pid // num_pid_in_group
     first_pid_m = group_id * GROUP_M
@@ -175,12 +177,12 @@ def _nested_fp16_kernel(
         # weights are the left operand (the CUTLASS original's RS-WGMMA orientation): acc is (N, M)
         w_ptrs = offs_n[:, None] * stride_wn + offs_k[None, :] * stride_wk  # (BN, BK)
         x_ptrs = x_ptr + offs_m[None, :] * stride_xm + offs_k[:, None] * stride_xk  # (BK, BM)
-        acc = tl.zeros((BLOCK_N, BLOCK_M), dtype=tl.float32)
+        acc = tl.full((BLOCK_N, BLOCK_M), 0.0, tl.float32)
     else:
         w_ptrs = offs_n[None, :] * stride_wn + offs_k[:, None] * stride_wk  # (BK, BN)
         x_ptrs = x_ptr + offs_m[:, None] * stride_xm + offs_k[None, :] * stride_xk  # (BM, BK)
-        acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)
-    for k0 in range(0, tl.cdiv(K, BLOCK_K)):
+        acc = tl.full((BLOCK_M, BLOCK_N), 0.0, tl.float32)
+    for k0 in range(0, (K + BLOCK_K - 1) // BLOCK_K):
         k_left = K - k0 * BLOCK_K
         # 1. load both byte planes of the weight tile (out-of-range -> 0 bytes -> +0.0)
         if SWAP_AB:
@@ -225,12 +227,12 @@ def _nested_fp8_kernel(
     if SWAP_AB:
         w_ptrs = hi_ptr + offs_n[:, None] * stride_wn + offs_k[None, :] * stride_wk  # (BN, BK)
         x_ptrs = x8_ptr + offs_m[None, :] * stride_xm + offs_k[:, None] * stride_xk  # (BK, BM)
-        acc = tl.zeros((BLOCK_N, BLOCK_M), dtype=tl.float32)
+        acc = tl.full((BLOCK_N, BLOCK_M), 0.0, tl.float32)
     else:
         w_ptrs = hi_ptr + offs_n[None, :] * stride_wn + offs_k[:, None] * stride_wk  # (BK, BN)
         x_ptrs = x8_ptr + offs_m[:, None] * stride_xm + offs_k[None, :] * stride_xk  # (BM, BK)
-        acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)
-    for k0 in range(0, tl.cdiv(K, BLOCK_K)):
+        acc = tl.full((BLOCK_M, BLOCK_N), 0.0, tl.float32)
+    for k0 in range(0, (K + BLOCK_K - 1) // BLOCK_K):
         k_left = K - k0 * BLOCK_K
         if SWAP_AB:
             w_mask = mask_n[:, None] & (offs_k[None, :] < k_left)

@@ -156,3 +156,31 @@ def test_autotune_pruning_keeps_tiles_that_fit_m():
     assert small and all(c.kwargs["BLOCK_M"] == 16 for c in small)
     large = K._prune_for_m(configs, {"M": 2048})
     assert large and all(c.kwargs["BLOCK_M"] >= 64 for c in large)
+
+
+def test_kernels_interpret_even_if_triton_was_imported_first():
+    """A notebook may import triton (via transformers/torch) before kernels.py sets TRITON_INTERPRET."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import os; os.environ.pop('TRITON_INTERPRET', None)\n"
+        "import triton\n"
+        "import torch\n"
+        "from artifact.nestedfp import kernels as K\n"
+        "from artifact.nestedfp.format import split\n"
+        "w = (torch.randn(20, 30) * 0.1).half(); x = torch.randn(7, 30).half(); hi, lo = split(w)\n"
+        "y = K.nested_fp16_matmul(x, hi, lo); x8, s = K.quantize_per_token_e4m3(x)\n"
+        "y8 = K.nested_fp8_matmul(x8, s, hi)\n"
+        "torch.testing.assert_close(y.float(), x.float() @ w.float().T, rtol=2**-10, atol=1e-3)\n"
+        "torch.testing.assert_close(y8, K.nested_fp8_matmul_reference(x8, s, hi), rtol=2**-10, atol=1e-4)\n"
+        "print('ok')\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    if "CUDA" in proc.stderr and "available" in proc.stderr:  # pragma: no cover - GPU machines
+        pytest.skip("GPU machine")
+    assert proc.returncode == 0 and "ok" in proc.stdout, proc.stderr[-2000:]
