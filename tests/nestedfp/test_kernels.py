@@ -181,6 +181,4 @@ def test_kernels_interpret_even_if_triton_was_imported_first():
     env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
     env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
     proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
-    if "CUDA" in proc.stderr and "available" in proc.stderr:  # pragma: no cover - GPU machines
-        pytest.skip("GPU machine")
     assert proc.returncode == 0 and "ok" in proc.stdout, proc.stderr[-2000:]
