@@ -37,7 +37,7 @@ class Config:
 PRESETS: dict[str, dict] = {
     "smoke": dict(sources=("skimage",), max_images=2, max_side=256, png_levels=(6,), include_lossy=False,
                   repeats=1, fuzz_cases=60, triton_side=16, triton_images=1),
-    "quick": dict(sources=("skimage", "sporco"), repeats=3, fuzz_cases=300, triton_side=32, triton_images=2),
+    "quick": dict(sources=("skimage", "sporco"), repeats=2, fuzz_cases=300, triton_side=32, triton_images=2),
     "full": dict(sources=("skimage", "sporco", "wallpapers"), repeats=5, fuzz_cases=2000, triton_side=64,
                  triton_images=3),
 }

@@ -43,10 +43,12 @@ def test_offline_images_are_real_rgb_photos():
 def test_wallpapers_found_in_configured_folder(tmp_path, monkeypatch):
     from PIL import Image
 
-    Image.fromarray(np.zeros((16, 24, 3), np.uint8)).save(tmp_path / "Path.jpg")
+    Image.fromarray(np.zeros((16, 24, 3), np.uint8)).save(tmp_path / "TestWallpaper.jpg")
     monkeypatch.setenv("L3_WALLPAPER_DIR", str(tmp_path))
-    imgs = load_images(("wallpapers",))
-    assert [i.name for i in imgs][-1] == "Path" and imgs[-1].shape == (16, 24)
+    found = [p for p in image_files("wallpapers") if p.parent == tmp_path]
+    assert [p.name for p in found] == ["TestWallpaper.jpg"]
+    imgs = load_images(("wallpapers",), max_side=8)
+    assert "TestWallpaper" in [i.name for i in imgs] and all(i.shape[0] <= 8 for i in imgs)
 
 
 def test_every_available_baseline_is_lossless_and_all_peers_present():
@@ -161,3 +163,14 @@ def test_gpu_script_refuses_without_gpu_and_dry_run_writes_csv(tmp_path):
     assert imgs[0].shape == (20, 30, 3) and imgs[0].flags["C_CONTIGUOUS"]
     mosaic = mod._mosaic([np.full((7, 9, 3), 5, np.uint8)], 1, 20, 30)[0]
     assert (mosaic == 5).all()
+
+
+def test_bench_cli_writes_csv(tmp_path, monkeypatch, capsys):
+    from artifact.l3 import bench
+
+    monkeypatch.setenv("ARTIFACT_RESULTS_DIR", str(tmp_path))
+    assert bench.main(["--scale", "smoke", "--max-images", "1", "--lossless-only", "--repeats", "1",
+                       "--sources", "skimage"]) == 0
+    df = pd.read_csv(tmp_path / "l3" / "bench_cpu.csv")
+    assert {"l3-p32", "png-z6"} <= set(df["codec"]) and (df["mb_per_s"] > 0).all()
+    assert "torch-cpu batched" in capsys.readouterr().out
