@@ -13,7 +13,7 @@ from artifact import scales
 PRESETS: dict[str, dict] = {
     # smoke: format tables, MiniLM on a few sentences, memory; no causal-LM perplexity (loading
     # SmolLM2's GGUF alone takes 20-50 s on 2 cores).
-    "smoke": dict(lm_tokens=0, lm_ctx=256, n_sentences=24),
+    "smoke": dict(lm_tokens=0, lm_ctx=256, n_sentences=16),
     # quick: SmolLM2-135M perplexity on 2,048 held-out tokens per arm, MiniLM on 200 sentences.
     "quick": dict(lm_tokens=2048, lm_ctx=512, n_sentences=200),
     # full: 32k tokens per arm at a 2,048-token context (the original's WikiText chunk length).

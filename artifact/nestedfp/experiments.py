@@ -77,9 +77,9 @@ def _probe_inputs(cfg: Config, model: nn.Module, tok) -> dict[str, torch.Tensor]
     from artifact.nestedfp import quality
 
     if _is_causal(model):
-        ids = tok(quality.heldout_text(4000), return_tensors="pt").input_ids[:, : min(cfg.lm_ctx, 256)]
+        ids = tok(quality.heldout_text(4000), return_tensors="pt").input_ids[:, : min(cfg.lm_ctx, 128)]
         return {"input_ids": ids}
-    sents = quality.wiki_sentences(min(cfg.n_sentences, 16), seed=cfg.seed)
+    sents = quality.wiki_sentences(min(cfg.n_sentences, 6), seed=cfg.seed)  # bit-exactness needs few inputs
     return dict(tok(sents, padding=True, truncation=True, max_length=128, return_tensors="pt"))
 
 

@@ -51,15 +51,15 @@ def plot_layer_maxabs(layers: pd.DataFrame, threshold: float):
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    fig, ax = plt.subplots(figsize=(8, 4))
-    d = layers.assign(kind=layers["layer"].str.split(".").str[-1])
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    d = layers.assign(kind=layers["layer"].str.split(".").str[-2:].str.join("."))  # e.g. self_attn.q_proj
     sns.stripplot(data=d, x="model", y="max_abs", hue="kind", ax=ax, jitter=0.3, size=4)
     ax.set_yscale("log")
     ax.axhline(threshold, color="red", ls="--", lw=1, label=f"threshold {threshold}")
     ax.axhline(1.75, color="gray", ls=":", lw=1, label="1.75 (FP8 view saturates)")
     ax.set_ylabel("max |w| of the layer")
     ax.set_xlabel("")
-    ax.legend(fontsize=7, ncol=2, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    ax.legend(fontsize=7, ncol=1, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
     return fig
 
@@ -90,11 +90,12 @@ def plot_memory(mem: pd.DataFrame):
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    fig, ax = plt.subplots(figsize=(8, 3.5))
+    fig, ax = plt.subplots(figsize=(9, 3.5))
     sns.barplot(data=mem, y="model", x="ratio_vs_fp16", hue="scheme", ax=ax)
     ax.axvline(1.0, color="black", lw=0.8)
     ax.set_xlabel("weight memory / FP16 model")
     ax.set_ylabel("")
+    ax.legend(title="scheme", fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
     return fig
 
