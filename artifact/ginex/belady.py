@@ -13,8 +13,8 @@ The paper's three passes, vectorized in numpy (spec ``papers/ginex.md`` §1.6):
 2. next-use array: one backward sweep over the iterations with a last-seen array gives the next
    use of every access (S = "never") and each id's first use -- no sort, no 16-bit cap on S;
 3. per iteration, the cached ids and the newly missed ids compete on their next use; the
-   ``capacity`` smallest win (``np.argpartition``, O(|cache| + |batch|) instead of Ginex's O(N)
-   GPU scan). Ties at the threshold prefer ids already cached (fewer writes); ids never used
+   ``capacity`` smallest win (a counting selection over the small-integer next-use keys,
+   O(|cache| + |batch| + S) instead of Ginex's O(N) GPU scan). Ties at the threshold prefer ids already cached (fewer writes); ids never used
    again are never inserted. Any tie-break is optimal: tied ids are interchangeable until their
    common next access, where both are candidates again.
 
@@ -136,6 +136,21 @@ def next_use(ids: np.ndarray, lens: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return nxt, last_seen
 
 
+def _smallest_k_mask(key: np.ndarray, k: int, n_keys: int) -> np.ndarray:
+    """Mask of ``k`` entries with the smallest small-integer keys (ties: earlier entries first).
+
+    A counting selection (bincount + cumsum finds the threshold), O(len + n_keys), several times
+    faster than ``np.argpartition`` on these keys; the threshold plays the role of Ginex's
+    incrementally tracked T.
+    """
+    cum = np.cumsum(np.bincount(key, minlength=n_keys))
+    t = int(np.searchsorted(cum, k))              # smallest key value whose cumulative count >= k
+    keep = key < t
+    room = k - (int(cum[t - 1]) if t > 0 else 0)
+    keep[np.flatnonzero(key == t)[:room]] = True
+    return keep
+
+
 def plan(batches: Sequence[np.ndarray], capacity: int) -> BeladyPlan:
     """Belady-with-bypass changesets for a superbatch; minimises the total number of misses.
 
@@ -175,9 +190,8 @@ def plan(batches: Sequence[np.ndarray], capacity: int) -> BeladyPlan:
             keep_cache = np.ones(cache.size, dtype=bool)
             ins_sel = np.arange(cand.size)
         else:   # keep the `capacity` smallest next uses; ties prefer already cached ids
-            key = np.concatenate((next_of[cache] * 2, nb[cand_pos] * 2 + 1))   # int32
-            keep = np.zeros(key.size, dtype=bool)
-            keep[np.argpartition(key, capacity - 1)[:capacity]] = True
+            key = np.concatenate((next_of[cache] * 2, nb[cand_pos] * 2 + 1))   # int32, < 2S + 2
+            keep = _smallest_k_mask(key, capacity, 2 * S + 2)
             keep_cache, ins_sel = keep[:cache.size], np.flatnonzero(keep[cache.size:])
         evict = cache[~keep_cache]
         insert = cand[ins_sel]

@@ -298,8 +298,12 @@ class PageLRUCache:
         self.data = np.empty((self.lru.capacity, PAGE), dtype=np.uint8)   # (pages, 4096)
         self.nbytes = 4 * file_pages + self.lru.capacity * (PAGE + LRU_LINK_BYTES)
 
-    def _pages(self, keys: np.ndarray, stage: str) -> tuple[np.ndarray, np.ndarray]:
-        """(len(keys), 4096) page contents through the LRU, and the per-access miss flags."""
+    def _touch_and_read(self, keys: np.ndarray, stage: str):
+        """LRU bookkeeping for the page accesses ``keys`` (in order) and O_DIRECT reads of the misses.
+
+        Returns (slot per access or -1, read index per access or -1, read buffer (m, 4096), pending).
+        Row data must be extracted *before* :meth:`_commit` writes the pending pages into slots.
+        """
         slot_src, buf_src, pending, reads = self.lru.touch(keys.tolist())
         r = np.asarray(reads, dtype=np.int64)
         buf = np.empty((r.size, PAGE), dtype=np.uint8)
@@ -308,33 +312,57 @@ class PageLRUCache:
             buf[feat] = self.ds.read_pages(r[feat], stage=stage, which="features")
         if (~feat).any():
             buf[~feat] = self.ds.read_pages(r[~feat] - self.index_base, stage=stage, which="indices")
-        slot_src, buf_src = np.asarray(slot_src, np.int64), np.asarray(buf_src, np.int64)
-        out = np.empty((keys.size, PAGE), dtype=np.uint8)
-        s = slot_src >= 0
-        out[s] = self.data[slot_src[s]]                 # before pending pages overwrite reused slots
-        out[~s] = buf[buf_src[~s]]
-        for key, j in pending.items():
-            self.data[self.lru.map[key]] = buf[j]
-        return out, _miss_flags(buf_src)
+        return np.asarray(slot_src, np.int64), np.asarray(buf_src, np.int64), buf, pending
+
+    def _commit(self, buf: np.ndarray, pending: dict[int, int]) -> None:
+        if pending:
+            keys = list(pending)
+            self.data[[self.lru.map[k] for k in keys]] = buf[[pending[k] for k in keys]]
+
+    def _extract(self, first_acc: np.ndarray, npg: np.ndarray, inner: np.ndarray, nelem: np.ndarray,
+                 slot_src: np.ndarray, buf_src: np.ndarray, buf: np.ndarray, dtype) -> np.ndarray:
+        """Concatenated elements of items (rows / lists) that span ``npg`` consecutive page accesses
+        starting at access ``first_acc``, ``inner`` bytes into the first page. Copies only the bytes needed."""
+        from .sampler import _segment_gather
+        isz = np.dtype(dtype).itemsize
+        per = PAGE // isz
+        out_ptr = np.cumsum(nelem) - nelem
+        out = np.empty(int(nelem.sum()), dtype=dtype)
+        sources = (self.data.reshape(-1).view(dtype), buf.reshape(-1).view(dtype))
+        one = np.flatnonzero(npg == 1)
+        slot = slot_src[first_acc[one]]
+        for mask, src, page in ((slot >= 0, sources[0], slot), (slot < 0, sources[1], buf_src[first_acc[one]])):
+            it = one[mask]
+            starts = page[mask] * per + inner[it] // isz
+            out[_segment_gather(out_ptr[it], nelem[it])] = src[_segment_gather(starts, nelem[it])]
+        multi = np.flatnonzero(npg > 1)
+        if multi.size:   # rows straddling pages / long lists: stage only their pages
+            acc = _segment_gather(first_acc[multi], npg[multi])
+            staged = np.empty((acc.size, PAGE), dtype=np.uint8)
+            sl = slot_src[acc]
+            staged[sl >= 0] = self.data[sl[sl >= 0]]
+            staged[sl < 0] = buf[buf_src[acc][sl < 0]]
+            starts = (np.cumsum(npg[multi]) - npg[multi]) * per + inner[multi] // isz
+            out[_segment_gather(out_ptr[multi], nelem[multi])] = \
+                staged.reshape(-1).view(dtype)[_segment_gather(starts, nelem[multi])]
+        return out
 
     def gather(self, ids: np.ndarray, stage: str = "gather") -> tuple[np.ndarray, GatherCounts]:
         """Feature rows (n, F) float32, pages touched in row order (1, or 2 if straddling)."""
         ids = np.asarray(ids, dtype=np.int64)
         rb, F = self.ds.row_bytes, self.ds.feat_dim
-        first, npg, maxp = _row_pages(ids, rb)
-        keys = np.repeat(first, npg) + (np.arange(int(npg.sum())) - np.repeat(np.cumsum(npg) - npg, npg))
+        first, npg, _ = _row_pages(ids, rb)
+        first_acc = np.cumsum(npg) - npg
+        keys = np.repeat(first, npg) + (np.arange(int(npg.sum())) - np.repeat(first_acc, npg))
         before = self.ds.counter.get(stage)
-        pages, miss = self._pages(keys, stage)
-        stage_buf = np.zeros((ids.size, maxp * PAGE), dtype=np.uint8)
-        row_of = np.repeat(np.arange(ids.size), npg)
-        k_of = np.arange(keys.size) - np.repeat(np.cumsum(npg) - npg, npg)
-        stage_buf.reshape(ids.size, maxp, PAGE)[row_of, k_of] = pages
-        f32 = stage_buf.reshape(-1).view(np.float32)
-        start = np.arange(ids.size) * (maxp * PAGE // 4) + (ids * rb - first * PAGE) // 4
-        win = np.lib.stride_tricks.as_strided(f32, shape=(max(1, f32.size - F + 1), F), strides=(4, 4))
-        out = win[start] if ids.size else np.zeros((0, F), np.float32)
+        slot_src, buf_src, buf, pending = self._touch_and_read(keys, stage)
+        out = self._extract(first_acc, npg, ids * rb - first * PAGE, np.full(ids.size, F, np.int64),
+                            slot_src, buf_src, buf, np.float32).reshape(ids.size, F)
+        self._commit(buf, pending)
         d = self.ds.counter.get(stage) - before
-        row_miss = int(np.count_nonzero(np.bincount(row_of, weights=miss, minlength=ids.size)))
+        miss = _miss_flags(buf_src)
+        row_miss = int(np.count_nonzero(np.bincount(np.repeat(np.arange(ids.size), npg), weights=miss,
+                                                    minlength=ids.size)))
         return out, GatherCounts(ids.size, ids.size - row_miss, row_miss, d.requests, d.bytes)
 
     def lists(self, nodes: np.ndarray, stage: str = "sample") -> tuple[np.ndarray, np.ndarray]:
@@ -348,14 +376,14 @@ class PageLRUCache:
         nz = np.flatnonzero(deg > 0)
         p0 = start[nz] * 8 // PAGE
         npg = ((start[nz] + deg[nz]) * 8 - 1) // PAGE - p0 + 1
-        pstart = np.cumsum(npg) - npg
-        keys = self.index_base + np.repeat(p0, npg) + (np.arange(int(npg.sum())) - np.repeat(pstart, npg))
-        pages, _ = self._pages(keys, stage)
-        i64 = pages.reshape(-1).view(np.int64)
-        first = pstart * (PAGE // 8) + (start[nz] * 8 - p0 * PAGE) // 8
-        from .sampler import _segment_gather
+        first_acc = np.cumsum(npg) - npg
+        keys = self.index_base + np.repeat(p0, npg) + (np.arange(int(npg.sum())) - np.repeat(first_acc, npg))
+        slot_src, buf_src, buf, pending = self._touch_and_read(keys, stage)
         flat = np.empty(int(ptr[-1]), dtype=np.int64)
-        flat[_segment_gather(ptr[nz], deg[nz])] = i64[_segment_gather(first, deg[nz])]
+        from .sampler import _segment_gather
+        flat[_segment_gather(ptr[nz], deg[nz])] = self._extract(
+            first_acc, npg, start[nz] * 8 - p0 * PAGE, deg[nz], slot_src, buf_src, buf, np.int64)
+        self._commit(buf, pending)
         return flat, ptr
 
 
