@@ -205,9 +205,7 @@ def perplexity_arms(
     Also reports, against the ``fp16`` arm on the same tokens, the mean KL(FP16‖arm) per token and the
     top-1 next-token agreement. Returns one row per arm.
     """
-    arms = list(arms)
-    if "fp16" not in arms:
-        arms = ["fp16"] + arms
+    arms = ["fp16"] + [a for a in arms if a != "fp16"]  # the reference runs first
     n_win = token_ids.numel() // ctx
     if n_win == 0:
         raise ValueError(f"need at least ctx={ctx} tokens for perplexity, got {token_ids.numel()}")

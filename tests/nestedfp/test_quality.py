@@ -96,7 +96,7 @@ def test_build_arm_counts_and_unknown_arm() -> None:
 def test_perplexity_arms_on_tiny_llama() -> None:
     m = tiny_llama()
     ids = torch.randint(0, 64, (40,), generator=torch.Generator().manual_seed(0))
-    df = q.perplexity_arms(m, ids, ctx=16, arms=["nestedfp8_per_token", "std_fp8", "e5m2_cast"], threshold=1.8192)
+    df = q.perplexity_arms(m, ids, ctx=16, arms=["nestedfp8_per_token", "std_fp8", "fp16", "e5m2_cast"], threshold=1.8192)
     assert list(df.arm) == ["fp16", "nestedfp8_per_token", "std_fp8", "e5m2_cast"]
     fp16 = df.set_index("arm").loc["fp16"]
     assert fp16.kl_vs_fp16 == pytest.approx(0, abs=1e-6) and fp16.top1_agree_vs_fp16 == 1.0
