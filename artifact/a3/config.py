@@ -21,6 +21,7 @@ class Config:
     n_train: int = 1000  # questions per task (bAbI "1k")
     n_test: int = 1000
     epochs: int = 25  # MemN2N training epochs per task
+    lr: float = 0.01  # Adam learning rate (halved every 15 epochs)
     emb_dim: int = 64  # d = 64 as in the paper
     hops: int = 3
     minilm_sentences: int = 300  # real sentences from gensim's Wikipedia excerpt
@@ -38,7 +39,7 @@ class Config:
 
 
 PRESETS: dict[str, dict] = {
-    "smoke": dict(tasks=(1, 15), n_train=200, n_test=200, epochs=6, minilm_sentences=6,
+    "smoke": dict(tasks=(1, 15), n_train=200, n_test=200, epochs=6, lr=0.02, minilm_sentences=6,
                   minilm_max_tokens=12, cpu_timing_reps=200, bench_queries=50),
     "quick": dict(tasks=(1, 2, 3, 4, 6, 7, 8, 9, 10, 11, 12, 15), epochs=20, minilm_sentences=200,
                   minilm_max_tokens=32),

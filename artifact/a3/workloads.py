@@ -125,13 +125,13 @@ def _babi_task(task: int, cfg: Config) -> BabiTask:
     J = max(len(tokenize(s)) for e in train + test for s in (*e.story, e.question))
     etr, ete = encode(train, vocab, J), encode(test, vocab, J)
     cache = paths.generated_dir("a3") / (
-        f"memn2n_t{task}_s{cfg.seed}_n{cfg.n_train}_e{cfg.epochs}_d{cfg.emb_dim}_h{cfg.hops}_v{len(vocab.words)}.pt")
+        f"memn2n_t{task}_s{cfg.seed}_n{cfg.n_train}_e{cfg.epochs}_lr{cfg.lr:g}_d{cfg.emb_dim}_h{cfg.hops}_v{len(vocab.words)}.pt")
     if cache.exists():
         model = MemN2N(len(vocab.words), J, cfg.emb_dim, cfg.hops)
         model.load_state_dict(torch.load(cache, weights_only=True))
         model.eval()
     else:
-        model = train_memn2n(etr, len(vocab.words), dim=cfg.emb_dim, hops=cfg.hops, epochs=cfg.epochs,
+        model = train_memn2n(etr, len(vocab.words), dim=cfg.emb_dim, hops=cfg.hops, epochs=cfg.epochs, lr=cfg.lr,
                              seed=cfg.seed + task, desc=f"MemN2N task {task}")
         cache.parent.mkdir(parents=True, exist_ok=True)
         tmp = cache.with_suffix(".tmp")
