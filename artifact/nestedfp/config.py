@@ -36,6 +36,7 @@ class Config:
         "nestedfp8_per_token",
         "nestedfp8_per_tensor",
         "std_fp8",
+        "std_fp8_same_layers",
         "nestedfp8_no_fallback",
         "e4m3_cast",
         "e5m2_cast",

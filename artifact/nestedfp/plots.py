@@ -18,6 +18,8 @@ ARM_LABELS = {
     "nestedfp8_per_token": "NestedFP8 per-token",
     "nestedfp8_per_tensor": "NestedFP8 per-tensor",
     "std_fp8": "standard FP8 (FP8_DYNAMIC)",
+    "std_fp8_same_layers": "standard FP8, NestedFP's layers only",
+    "nestedfp8_no_fallback": "NestedFP8 view, no fallback (clamped)",
     "e4m3_cast": "plain E4M3 cast",
     "e5m2_cast": "plain E5M2 cast",
 }

@@ -7,6 +7,8 @@ Arms (each a copy of the FP16 model with its ``nn.Linear`` layers swapped, ``lm_
 * ``nestedfp8_per_tensor`` — same weights, per-tensor activations (May 2025 recipe);
 * ``std_fp8``              — standard FP8 (llm-compressor FP8_DYNAMIC): per-output-channel weight
   scale ``amax/448``, dynamic per-token activation scale ``amax/448``; every layer, no threshold;
+* ``std_fp8_same_layers`` — diagnostic, ours: standard FP8 on exactly the layers NestedFP converts
+  (the others stay FP16), isolating the weight scale (fixed 2^-8 vs per-channel) from the fallback;
 * ``nestedfp8_no_fallback`` — diagnostic, ours: the NestedFP8 weight view (saturating RNE cast of
   ``w·2^8``) on *every* layer, i.e. weights clamped at ±1.75 instead of falling back. Not a servable
   NestedFP configuration (FP16 mode is not exact above 1.875); it prices the threshold/fallback rule;
@@ -48,6 +50,7 @@ ARMS = (
     "nestedfp8_per_token",
     "nestedfp8_per_tensor",
     "std_fp8",
+    "std_fp8_same_layers",
     "nestedfp8_no_fallback",
     "e4m3_cast",
     "e5m2_cast",
@@ -147,15 +150,30 @@ def round_to_fp16(model: nn.Module, dtype: torch.dtype = torch.float32) -> nn.Mo
     return model.to(dtype)
 
 
-def _swap_linears(model: nn.Module, make: Callable[[nn.Linear], nn.Module], skip: tuple[str, ...]) -> int:
+def _swap_linears(
+    model: nn.Module,
+    make: Callable[[nn.Linear], nn.Module],
+    skip: tuple[str, ...],
+    eligible: Callable[[nn.Linear], bool] = lambda lin: True,
+) -> int:
     n = 0
     for name, module in list(model.named_modules()):
         for child_name, child in list(module.named_children()):
             full = f"{name}.{child_name}" if name else child_name
-            if type(child) is nn.Linear and full not in skip and child_name not in skip:
+            if type(child) is nn.Linear and full not in skip and child_name not in skip and eligible(child):
                 setattr(module, child_name, make(child))
                 n += 1
     return n
+
+
+def _fits(threshold: float) -> Callable[[nn.Linear], bool]:
+    """The NestedFP eligibility rule of :func:`linear.convert` (finite, max |w| <= threshold after FP16 cast)."""
+
+    def check(lin: nn.Linear) -> bool:
+        w = lin.weight.detach().to(torch.float16).float()
+        return bool(torch.isfinite(w).all()) and float(w.abs().max()) <= threshold
+
+    return check
 
 
 @dataclass
@@ -181,6 +199,9 @@ def build_arm(fp16_model: nn.Module, arm: str, threshold: float, skip: tuple[str
         report = convert(model, threshold=threshold, skip=skip, act_scaling=scaling)
         set_precision(model, "fp8")
         return Arm(arm, model, report, len(report.converted))
+    if arm == "std_fp8_same_layers":
+        n = _swap_linears(model, lambda lin: BaselineFP8Linear(lin, "std_fp8"), skip, _fits(threshold))
+        return Arm(arm, model, None, n)
     n = _swap_linears(model, lambda lin: BaselineFP8Linear(lin, arm), skip)
     return Arm(arm, model, None, n)
 

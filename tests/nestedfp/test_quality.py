@@ -91,6 +91,11 @@ def test_build_arm_counts_and_unknown_arm() -> None:
     assert all(counts[a] == 14 for a in q.ARMS if a != "fp16")  # 2 layers x 7 linears; lm_head kept
     with pytest.raises(ValueError, match="valid arms"):
         q.build_arm(m, "int4", 1.8192)
+    with torch.no_grad():
+        m.model.layers[0].mlp.down_proj.weight[0, 0] = 3.0  # one layer above the threshold
+    assert q.build_arm(m, "std_fp8_same_layers", 1.8192).n_quantized == 13
+    assert q.build_arm(m, "nestedfp8_per_token", 1.8192).n_quantized == 13
+    assert q.build_arm(m, "std_fp8", 1.8192).n_quantized == 14
 
 
 def test_perplexity_arms_on_tiny_llama() -> None:
