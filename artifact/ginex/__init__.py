@@ -31,12 +31,21 @@ Feature caches (``belady``, ``caches``)::
                                                        # insert_positions[i], misses per iteration
     cap = caches.feature_cache_capacity(budget_bytes, N, F)    # rows after the 4 B x N int32 table
     fc = caches.FeatureCache(ds, cap); fc.fill(p.initial)      # "switch" (O_DIRECT reads, stage "switch")
-    x, cnt = fc.gather(b.n_id)                                 # (n, F) float32 + GatherCounts
+    x, cnt = fc.gather(b.n_id)                                 # (n, F) float32 + GatherCounts (counter deltas)
     fc.apply(p, i, x)                                          # changeset i from the batch buffer, no I/O
-    lru = caches.PageLRUCache(ds, budget_bytes)                # PyG+ page cache (4 KiB LRU, exact budget)
-    x, cnt = lru.gather(ids); flat, ptr = lru.lists(nodes)     # features and neighbour lists through it
-    caches.static_plan / caches.batch_lru_plan                 # PaGraph / batch-LRU as CachePlans
-    caches.simulate(...)                                       # trace simulator (== live counters)
+    lru = caches.PageLRUCache(ds, budget_bytes)                # PyG+ page cache (4 KiB LRU, exact budget,
+    x, cnt = lru.gather(ids); flat, ptr = lru.lists(nodes)     #  indices + features); lru is a NeighborSource
+    caches.static_plan / caches.batch_lru_plan / caches.superbatch_plans   # PaGraph, batch-LRU, per-superbatch
+    caches.simulate_plans / caches.simulate_page_lru           # trace simulators (== live counters, tested)
+    caches.run_plans_live(ds, plans, batches, cap)             # live replay of per-superbatch plans
+
+Experiments (``experiments``, one DataFrame per figure; ``plots`` draws them): ``fig5_miss_ratio``,
+``fig15_ginex_pg_vs_ginex``, ``bytes_per_policy``, ``io_requests_by_stage``, ``changeset_throughput``,
+``belady_optimality``; benchmark: ``python -m artifact.ginex.experiments --scale quick``.
+Kick the tires: ``sanity_check()``.
+
+Thread safety: a ``NeighborSampler`` holds scratch arrays (one per thread); ``DiskDataset`` reads are
+thread-safe; a ``FeatureCache`` / ``PageLRUCache`` must be used by one thread at a time.
 """
 
 from .config import Config
