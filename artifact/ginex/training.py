@@ -26,15 +26,18 @@ from .model import ModelConfig
 from .pipeline import BudgetTooSmallError, RunSpec, run_system
 
 TRAIN_PRESETS: dict[str, dict] = {
-    # batches per measured epoch, superbatch size S (batches), sweep sizes
-    "smoke": dict(batches=6, superbatch=3, sweep_batches=4, superbatch_sweep=(1, 2, 4), dim_graph_scale=12,
-                  batch_sizes=(50, 100, 200), budget_fractions=(0.1, 0.2), seeds_per_superbatch=300),
-    "quick": dict(batches=12, superbatch=6, sweep_batches=6, superbatch_sweep=(2, 4, 8, 16), dim_graph_scale=18,
-                  batch_sizes=(250, 500, 1000, 2000, 4000), budget_fractions=(0.05, 0.1, 0.2),
-                  seeds_per_superbatch=8000),
-    "full": dict(batches=None, superbatch=None, sweep_batches=40, superbatch_sweep=(5, 10, 20, 40), dim_graph_scale=20,
-                 batch_sizes=(250, 500, 1000, 2000, 4000), budget_fractions=(0.05, 0.1, 0.2, 0.4),
-                 seeds_per_superbatch=20000),
+    # batches per measured run, superbatch size S (batches), and the points of each sweep
+    "smoke": dict(batches=4, superbatch=2, loss_batches=2, sweep_batches=2, superbatch_sweep=(1, 2),
+                  dim_graph_scale=12, dims=(128, 768), batch_sizes=(100, 200), budget_fractions=(0.2,),
+                  seeds_per_superbatch=200, split_shares=(0.0, 1.0)),
+    "quick": dict(batches=12, superbatch=6, loss_batches=3, sweep_batches=6, superbatch_sweep=(2, 4, 8, 16),
+                  dim_graph_scale=18, dims=(128, 256, 512, 768), batch_sizes=(250, 500, 1000, 2000, 4000),
+                  budget_fractions=(0.05, 0.1, 0.2), seeds_per_superbatch=8000,
+                  split_shares=(0.0, 0.25, 0.5, 0.75, 1.0)),
+    "full": dict(batches=None, superbatch=None, loss_batches=4, sweep_batches=40, superbatch_sweep=(5, 10, 20, 40),
+                 dim_graph_scale=20, dims=(128, 256, 512, 768), batch_sizes=(250, 500, 1000, 2000, 4000),
+                 budget_fractions=(0.05, 0.1, 0.2, 0.4), seeds_per_superbatch=20000,
+                 split_shares=(0.0, 0.25, 0.5, 0.75, 1.0)),
 }
 MODES = ("data_path", "end_to_end")
 
@@ -175,8 +178,9 @@ def io_by_stage(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def loss_equivalence(cfg, systems: tuple[str, ...] = ("in_memory", "ginex", "pyg_plus", "ginex_pg", "ali_pg"),
-                     batches: int = 4) -> pd.DataFrame:
+                     batches: int | None = None) -> pd.DataFrame:
     """Per-batch losses of every system for the same seed and batches (must be identical)."""
+    batches = batches or _preset(cfg, "loss_batches")
     data = open_data(cfg)
     rows = []
     try:
@@ -250,11 +254,12 @@ def sweep_batch_size(cfg, sizes: tuple[int, ...] | None = None, systems: tuple[s
     return df
 
 
-def sweep_feature_dim(cfg, dims: tuple[int, ...] = (128, 256, 512, 768), graph_scale: int | None = None,
+def sweep_feature_dim(cfg, dims: tuple[int, ...] | None = None, graph_scale: int | None = None,
                       systems: tuple[str, ...] = ("ginex", "pyg_plus", "ali_pg")) -> pd.DataFrame:
     """Fig. 17 analogue: data-path time vs feature dimension at the same budget fraction. 768-d rows
     (3 KiB) often straddle two pages: Ginex reads 8 KiB for them (``bytes_per_gather_request``)."""
     scale = graph_scale or _preset(cfg, "dim_graph_scale")
+    dims = dims or _preset(cfg, "dims")
     rows = []
     for F in dims:
         c = dataclasses.replace(cfg, graph_scale=scale, feat_dim=F, dataset_name=None)
@@ -270,9 +275,9 @@ def sweep_feature_dim(cfg, dims: tuple[int, ...] = (128, 256, 512, 768), graph_s
     return df
 
 
-def sweep_ali_split(cfg, shares: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0), batches: int | None = None
-                    ) -> pd.DataFrame:
+def sweep_ali_split(cfg, shares: tuple[float, ...] | None = None, batches: int | None = None) -> pd.DataFrame:
     """Ali+PG's neighbor:feature memory split (0:100 ... 100:0), data path; the paper reports the best."""
+    shares = shares or _preset(cfg, "split_shares")
     data = open_data(cfg)
     rows = []
     try:

@@ -164,3 +164,25 @@ def test_unknown_system_and_missing_runtime_root(data):
         run_system(ds, "dgl", _spec(ds))
     with pytest.raises(ValueError, match="runtime_root"):
         run_system(ds, "ginex", _spec(ds))
+
+
+def test_speedups_and_breakdown_arithmetic():
+    import pandas as pd
+
+    from artifact.ginex.training import breakdown, speedups
+
+    df = pd.DataFrame([
+        dict(system="ginex", mode="data_path", wall_s=2.0, t_inspect=0.5, t_switch=0.25, t_data_prep=1.0,
+             t_cache_update=0.25, t_compute=0.0),
+        dict(system="pyg_plus", mode="data_path", wall_s=6.0, t_inspect=0.0, t_switch=0.0, t_data_prep=6.0,
+             t_cache_update=0.0, t_compute=0.0),
+        dict(system="ginex", mode="end_to_end", wall_s=5.0, t_inspect=0.5, t_switch=0.25, t_data_prep=0.25,
+             t_cache_update=0.0, t_compute=4.0),
+        dict(system="pyg_plus", mode="end_to_end", wall_s=7.5, t_inspect=0.0, t_switch=0.0, t_data_prep=3.5,
+             t_cache_update=0.0, t_compute=4.0)])
+    sp = speedups(df).set_index(["mode", "system"]).speedup
+    assert sp[("data_path", "ginex")] == 3.0 and sp[("end_to_end", "ginex")] == 1.5
+    assert sp[("data_path", "pyg_plus")] == 1.0
+    bd = breakdown(df)
+    g = bd[(bd.system == "ginex") & (bd["mode"] == "data_path")].set_index("stage")
+    assert g.seconds.sum() == 2.0 and g.fraction.sum() == 1.0 and g.loc["switch", "fraction"] == 0.125
