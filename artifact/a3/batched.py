@@ -126,26 +126,35 @@ def _top_sequence(pre: SortedKeysT, qf_t: torch.Tensor, gi_t: torch.Tensor, leng
     sign = -1.0 if max_side else 1.0
     fb = (qf > 0) if max_side else ~(qf > 0)  # (B, d) pointer starts at the bottom of the column
     full = min(n, length)
-    k0 = min(full, max(8, 8 * math.ceil(length / d)))  # deeper probe: tighter cut
+    k0 = min(full, max(8, 4 * math.ceil(length / d)))  # probe depth: tighter cut vs probe cost
     asc = pre.asc_v.numpy()  # (G, n, d)
     head, tail = asc[:, :k0], asc[:, n - k0:][:, ::-1]  # (G, k0, d) first entries from the top / bottom
     if G == 1:
         head, tail = head, tail
     else:
         head, tail = head[gi], tail[gi]  # (B, k0, d)
-    probe = np.where(fb[:, None, :], tail, head) * qf[:, None, :]  # (B, k0, d) products
+    probe = np.where(fb[:, None, :], tail, head) * qf[:, None, :]  # (B, k0, d) products, pointer order
     if max_side:
         probe = -probe
     cut = np.partition(probe.reshape(B, -1), length - 1, axis=1)[:, length - 1:length]  # (B, 1)
-    lo = np.zeros((B, d), dtype=np.int64)
-    hi = np.full((B, d), full, dtype=np.int64)
-    while (lo < hi).any():  # count = first depth whose key is worse than the cut
-        open_ = lo < hi
-        mid = (lo + hi) // 2
-        key, _ = _keys_at(av, ar, n, qf, gi[:, None], mid, fb, sign)
-        good = (key <= cut) & open_
-        lo = np.where(good, mid + 1, lo)
-        hi = np.where(~good & open_, mid, hi)
+    # Keys are monotone along each column, so a column with fewer than k0 probe entries at least as
+    # good as the cut has its exact count already; only columns whose whole probe qualifies are
+    # bisected further (between k0 and full), on a flat list of (query, column) pairs.
+    lo = (probe <= cut[:, :, None]).sum(1)  # (B, d)
+    todo = np.flatnonzero((lo == k0).reshape(-1)) if k0 < full else np.zeros(0, dtype=np.int64)
+    if todo.size:
+        b_idx, c_idx = np.divmod(todo, d)
+        t_lo, t_hi = lo.reshape(-1)[todo], np.full(todo.size, full, dtype=np.int64)
+        q_c, fb_c, cut_c, g_c = qf[b_idx, c_idx], fb[b_idx, c_idx], cut[b_idx, 0], gi[b_idx]
+        while (t_lo < t_hi).any():
+            open_ = t_lo < t_hi
+            mid = (t_lo + t_hi) // 2
+            idx = np.clip(np.where(fb_c, n - 1 - mid, mid), 0, n - 1)
+            key = sign * (av[(g_c * n + idx) * d + c_idx] * q_c)
+            good = (key <= cut_c) & open_
+            t_lo = np.where(good, mid + 1, t_lo)
+            t_hi = np.where(~good & open_, mid, t_hi)
+        lo.reshape(-1)[todo] = t_lo
     counts = lo  # (B, d) entries per column that may be among the top ``length``
     ends = counts.cumsum(1)
     e_max = int(ends[:, -1].max())
