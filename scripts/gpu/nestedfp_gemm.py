@@ -133,17 +133,27 @@ def env_metadata(torch, triton) -> dict:
     return meta
 
 
-def make_operands(torch, n: int, k: int, m: int, device, seed: int) -> dict:
+def make_weights(torch, n: int, k: int, device, seed: int) -> dict:
+    """Random FP16 weight (clamped to +-1.75 like the authors' ncu.py) and its planes, built on ``device``."""
     from artifact.nestedfp.format import split
+
+    g = torch.Generator(device=device).manual_seed(seed + 7919 * n + 104729 * k)
+    w = (torch.randn(n, k, generator=g, device=device) * 0.05).clamp(-1.75, 1.75).half()  # (N, K)
+    hi, lo = split(w)  # (N, K) uint8 each
+    return {"w": w, "hi": hi, "lo": lo}
+
+
+def make_activations(torch, m: int, k: int, device, seed: int) -> dict:
     from artifact.nestedfp.kernels import quantize_per_token_e4m3
 
-    g = torch.Generator(device="cpu").manual_seed(seed + 7919 * n + 104729 * k + m)
-    w = (torch.randn(n, k, generator=g) * 0.05).clamp(-1.75, 1.75).half()  # (N, K), like ncu.py's clamp
-    x = torch.randn(m, k, generator=g).half()  # (M, K)
-    hi, lo = split(w)  # (N, K) uint8 each
+    g = torch.Generator(device=device).manual_seed(seed + 31 * m + k)
+    x = torch.randn(m, k, generator=g, device=device).half()  # (M, K)
     x8, xs = quantize_per_token_e4m3(x)  # (M, K) e4m3, (M,) fp32 dequant scale
-    ops = {"w": w, "x": x, "hi": hi, "lo": lo, "x8": x8, "xs": xs}
-    return {name: t.to(device) for name, t in ops.items()}
+    return {"x": x, "x8": x8, "xs": xs}
+
+
+def make_operands(torch, n: int, k: int, m: int, device, seed: int) -> dict:
+    return {**make_weights(torch, n, k, device, seed), **make_activations(torch, m, k, device, seed)}
 
 
 def arm_functions(torch, ops: dict, arms: tuple[str, ...]) -> dict:
@@ -218,8 +228,9 @@ def run(args: argparse.Namespace) -> int:
     rows = []
     dev = torch.device("cuda")
     for n, k in args.shapes:
+        weights = make_weights(torch, n, k, dev, args.seed)  # once per shape, on the GPU
         for m in args.m:
-            ops = make_operands(torch, n, k, m, dev, args.seed)
+            ops = {**weights, **make_activations(torch, m, k, dev, args.seed)}
             fns = arm_functions(torch, ops, args.arms)
             errs = check_correctness(torch, ops, fns)  # also triggers compilation + autotuning
             for arm, fn in fns.items():
