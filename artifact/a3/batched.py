@@ -1,20 +1,28 @@
-"""Vectorized, batched A3 in torch (Ham et al., HPCA 2020, §IV; ``papers/a3.md`` §1.8).
+"""Vectorized, batched A3 in torch/numpy (Ham et al., HPCA 2020, §IV; ``papers/a3.md`` §1.8).
 
 Same semantics as the heap reference :mod:`artifact.a3.algorithm`, for many queries at once:
-candidate sets and kept sets are identical bit for bit, outputs agree to float64 rounding
-(``exp`` and the final weighted sum are computed by torch instead of numpy).
+candidate and kept sets are identical to the reference's, outputs agree to float64 rounding
+(``exp`` and the weighted sum are computed by torch instead of numpy).
 
-Why it is exact: the heap's max side pops the d sorted per-column product lists in the order of
-the key ``(-value, column, depth)``. Within a column the products along the pointer are already
-non-increasing, so the first ``M`` max pops are the first ``M`` entries of one *stable* sort of
-``(column, depth)``-ordered products by ``-value`` -- and only the first ``D`` depths of every
-column can reach them. We sort a depth-``D`` prefix; a query whose top-``M`` uses a whole column
-prefix (so a deeper entry could belong) is recomputed at full depth. The min side is symmetric.
-The min-skip rule and the greedy-score accumulation then replay the reference's additions in the
-same order (a loop over the M iterations, vectorized over the batch), so greedy scores are equal.
+Why it is exact: the heap's max side pops the d per-column product lists in the order of the key
+``(-value, column, depth)``. Within a column the products along the pointer are already monotone,
+so the first ``M`` max pops are the first ``M`` entries of one stable sort of all products by that
+key, and only a prefix of every column can reach them. :func:`_top_sequence` finds a safe prefix
+per column (a lower bound on the M-th key from a shallow probe, then per-column counts), and sorts
+only those entries; ties inside the top or across the cut fall back to a stable sort. The min side
+is symmetric. :func:`select_candidates` then replaces the M-iteration loop with prefix sums: max
+pop t happens iff t < M; min pop m happens at ``T_m = m + cummax(tau(k) - k)`` where tau(k) is the
+first iteration whose running positive sum covers the first k min additions (the min-skip rule).
+
+Greedy scores are summed per side (positive max additions, then negative min additions) rather than
+interleaved as in the heap loop; the two agree in exact arithmetic and bit for bit whenever the
+sums are exact (fixed-point and integer inputs). On every random float instance of the tests the
+candidate sets are identical too; a flip would need a greedy score or a min-skip running sum within a
+rounding error of 0.
 
 Shapes: ``K`` (G, n, d) key groups (one group = one key matrix, sorted once), ``q`` (G, L, d)
 queries against each group, ``V`` (G, n, d_v). Per-query ``M`` may be an int or a (G, L) tensor.
+numpy is used for the sorts/partitions (several times faster than torch's on CPU).
 """
 from __future__ import annotations
 
@@ -32,8 +40,6 @@ __all__ = ["SortedKeysT", "BatchedA3", "preprocess_t", "select_candidates", "a3_
 class SortedKeysT:
     asc_v: torch.Tensor  # (G, n, d) float64, each column ascending
     asc_r: torch.Tensor  # (G, n, d) int64 row ids
-    desc_v: torch.Tensor  # (G, n, d) the same, read from the bottom (descending)
-    desc_r: torch.Tensor  # (G, n, d)
 
 
 @dataclass
@@ -88,7 +94,7 @@ def M_from_fraction(fraction: float, n: int) -> int:
 def preprocess_t(K: torch.Tensor) -> SortedKeysT:
     """Stable ascending sort of every column of every key group."""
     v, r = torch.sort(K.to(torch.float64), dim=1, stable=True)  # (G, n, d)
-    return SortedKeysT(v, r, v.flip(1), r.flip(1))
+    return SortedKeysT(v, r)
 
 
 def _keys_at(av: np.ndarray, ar: np.ndarray, n: int, qf: np.ndarray, gi: np.ndarray, depth: np.ndarray,

@@ -17,7 +17,6 @@ rows (by exact score) among the kept rows (k = 2 for bAbI, 5 for MiniLM, as in F
 from __future__ import annotations
 
 import bz2
-import math
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,7 +31,7 @@ from tqdm.auto import tqdm
 from artifact import paths
 
 from .algorithm import quantize_fixed
-from .babi import MAX_MEMORY, generate_task, tokenize
+from .babi import generate_task, tokenize
 from .batched import BatchedA3, M_from_fraction, a3_attention_batched
 from .config import Config
 from .memn2n import EncodedTask, MemN2N, Vocab, encode, evaluate, train_memn2n
