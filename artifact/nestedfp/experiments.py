@@ -115,13 +115,12 @@ def fp16_mode_exactness(cfg: Config, models: ModelDict) -> pd.DataFrame:
 
 def conversion_summary(cfg: Config, models: ModelDict) -> pd.DataFrame:
     """Per model and threshold (1.75 HF prototype, cfg.threshold vLLM): converted layers, fallbacks."""
-    from artifact.nestedfp.linear import HF_THRESHOLD, convert
+    from artifact.nestedfp.linear import HF_THRESHOLD, plan_conversion
 
     rows = []
     for name, (model, _tok) in models.items():
         for th in sorted({HF_THRESHOLD, cfg.threshold}):
-            conv = copy.deepcopy(model)
-            rep = convert(conv, threshold=th)
+            rep = plan_conversion(model, threshold=th)
             cand = rep.converted + rep.fallbacks
             params = sum(r.in_features * r.out_features for r in cand)
             rows.append(

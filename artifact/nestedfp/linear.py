@@ -44,6 +44,7 @@ __all__ = [
     "LayerRecord",
     "ConversionReport",
     "convert",
+    "plan_conversion",
     "set_precision",
     "precision",
     "quantize_act_per_token",
@@ -272,6 +273,53 @@ class ConversionReport:
         return "\n".join(lines)
 
 
+def _linear_targets(model: nn.Module) -> list[tuple[nn.Module, str, str, nn.Linear]]:
+    """(parent, child name, full name, layer) for every exact ``nn.Linear`` in ``model``."""
+    targets = []
+    for name, module in model.named_modules():
+        for child_name, child in module.named_children():
+            if type(child) is nn.Linear:  # exact type: subclasses may have other semantics
+                full = f"{name}.{child_name}" if name else child_name
+                targets.append((module, child_name, full, child))
+    return targets
+
+
+def _decide(full: str, child_name: str, lin: nn.Linear, threshold: float, skip: tuple[str, ...], allow_bias: bool) -> LayerRecord:
+    w16 = lin.weight.detach().to(torch.float16)
+    finite = bool(torch.isfinite(w16).all())
+    max_abs = float(w16.float().abs().max()) if w16.numel() else 0.0
+    record = dict(name=full, in_features=lin.in_features, out_features=lin.out_features, max_abs=max_abs)
+    if full in skip or child_name in skip:
+        return LayerRecord(converted=False, reason="skipped by name", **record)
+    if not finite or max_abs > threshold:
+        return LayerRecord(converted=False, reason="max |w| above threshold", **record)
+    if lin.bias is not None and not allow_bias:
+        return LayerRecord(converted=False, reason="bias not allowed", **record)
+    return LayerRecord(converted=True, reason="converted", **record)
+
+
+def _check_threshold(threshold: float) -> None:
+    if not 0 < threshold < MAX_EXACT_MAGNITUDE:
+        raise ValueError(
+            f"threshold must be in (0, {MAX_EXACT_MAGNITUDE}) for an exact split, got {threshold}; "
+            f"use {VLLM_THRESHOLD} (vLLM) or {HF_THRESHOLD} (HF prototype)"
+        )
+
+
+def plan_conversion(
+    model: nn.Module,
+    threshold: float = VLLM_THRESHOLD,
+    skip: tuple[str, ...] = ("lm_head",),
+    allow_bias: bool = True,
+) -> ConversionReport:
+    """The :class:`ConversionReport` that :func:`convert` would return, without changing ``model``."""
+    _check_threshold(threshold)
+    report = ConversionReport(threshold=threshold)
+    for _parent, child_name, full, lin in _linear_targets(model):
+        report.layers.append(_decide(full, child_name, lin, threshold, skip, allow_bias))
+    return report
+
+
 def convert(
     model: nn.Module,
     threshold: float = VLLM_THRESHOLD,
@@ -290,36 +338,16 @@ def convert(
     an FP16 cast). Returns a :class:`ConversionReport`; a model without convertible layers is
     reported, not an error.
     """
-    if not 0 < threshold < MAX_EXACT_MAGNITUDE:
-        raise ValueError(
-            f"threshold must be in (0, {MAX_EXACT_MAGNITUDE}) for an exact split, got {threshold}; "
-            f"use {VLLM_THRESHOLD} (vLLM) or {HF_THRESHOLD} (HF prototype)"
-        )
+    _check_threshold(threshold)
     _check_mode(mode)
     _check_act_scaling(act_scaling)
     report = ConversionReport(threshold=threshold)
-    targets: list[tuple[nn.Module, str, str, nn.Linear]] = []
-    for name, module in model.named_modules():
-        for child_name, child in module.named_children():
-            if type(child) is not nn.Linear:  # exact type: subclasses may have other semantics
-                continue
-            full = f"{name}.{child_name}" if name else child_name
-            targets.append((module, child_name, full, child))
-    for parent, child_name, full, lin in targets:
-        w16 = lin.weight.detach().to(torch.float16)
-        finite = bool(torch.isfinite(w16).all())
-        max_abs = float(w16.float().abs().max()) if w16.numel() else 0.0
-        record = dict(name=full, in_features=lin.in_features, out_features=lin.out_features, max_abs=max_abs)
-        if full in skip or child_name in skip:
-            report.layers.append(LayerRecord(converted=False, reason="skipped by name", **record))
-        elif not finite or max_abs > threshold:
-            report.layers.append(LayerRecord(converted=False, reason="max |w| above threshold", **record))
-        elif lin.bias is not None and not allow_bias:
-            report.layers.append(LayerRecord(converted=False, reason="bias not allowed", **record))
-        else:
+    for parent, child_name, full, lin in _linear_targets(model):
+        record = _decide(full, child_name, lin, threshold, skip, allow_bias)
+        if record.converted:
             new = NestedLinear.from_linear(lin, mode=mode, act_scaling=act_scaling)
             setattr(parent, child_name, new)  # the old nn.Linear (and its FP16 weight) is dropped
-            report.layers.append(LayerRecord(converted=True, reason="converted", **record))
+        report.layers.append(record)
     return report
 
 

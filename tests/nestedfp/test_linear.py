@@ -15,6 +15,7 @@ from artifact.nestedfp.linear import (
     NestedLinear,
     convert,
     nested_fp8_linear_reference,
+    plan_conversion,
     precision,
     quantize_act_per_tensor,
     quantize_act_per_token,
@@ -134,6 +135,9 @@ def test_threshold_fallback_and_report() -> None:
     assert fb["blocks.0.down"].max_abs == 3.0 and fb["blocks.0.down"].reason == "max |w| above threshold"
     assert report.fallback_rate == 0.5
     assert "blocks.0.down" in str(report)
+    planned = plan_conversion(m, threshold=1.75)
+    assert [(r.name, r.converted, r.reason) for r in planned.layers] == [(r.name, r.converted, r.reason) for r in report.layers]
+    assert all(type(m.blocks[i][k]) is nn.Linear for i in (0, 1) for k in ("up", "down"))  # plan changes nothing
     report2 = convert(m)  # vLLM threshold keeps the 1.80 layer
     assert {r.name for r in report2.fallbacks} == {"blocks.0.down"}
     assert type(m.blocks[0]["down"]) is nn.Linear and isinstance(m.blocks[1]["up"], NestedLinear)
