@@ -30,7 +30,7 @@ TRAIN_PRESETS: dict[str, dict] = {
     "smoke": dict(batches=4, superbatch=2, loss_batches=2, sweep_batches=2, superbatch_sweep=(1, 2),
                   dim_graph_scale=12, dims=(128, 768), batch_sizes=(100, 200), budget_fractions=(0.2,),
                   seeds_per_superbatch=200, split_shares=(0.0, 1.0)),
-    "quick": dict(batches=12, superbatch=6, loss_batches=3, sweep_batches=6, superbatch_sweep=(2, 4, 8, 16),
+    "quick": dict(batches=12, superbatch=12, loss_batches=3, sweep_batches=6, superbatch_sweep=(2, 4, 8, 16),
                   dim_graph_scale=18, dims=(128, 256, 512, 768), batch_sizes=(250, 500, 1000, 2000, 4000),
                   budget_fractions=(0.05, 0.1, 0.2), seeds_per_superbatch=8000,
                   split_shares=(0.0, 0.25, 0.5, 0.75, 1.0)),

@@ -186,3 +186,10 @@ def test_speedups_and_breakdown_arithmetic():
     bd = breakdown(df)
     g = bd[(bd.system == "ginex") & (bd["mode"] == "data_path")].set_index("stage")
     assert g.seconds.sum() == 2.0 and g.fraction.sum() == 1.0 and g.loc["switch", "fraction"] == 0.125
+
+
+def test_ali_pg_counts_its_cache_loading(data):
+    ds, root = data
+    (res,) = run_system(ds, "ali_pg", _spec(ds, epochs=1, compute=False))
+    assert res.io["switch"][0] > 0 and res.seconds["switch"] > 0
+    assert res.proc_read_bytes == sum(b for _, b in res.io.values())
