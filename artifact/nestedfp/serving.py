@@ -7,8 +7,9 @@ A vLLM-V1-like scheduler, one GPU, one model:
   (``max_num_seqs``); running requests are scheduled first (each decoding request 1 token,
   prefilling requests a chunk of what is left: **chunked prefill**), then waiting requests FCFS;
 * KV-cache capacity (tokens) is the GPU memory left after the deployment's weights
-  (:func:`serving_latency.kv_capacity_tokens`); when decoding requests outgrow it the most
-  recently admitted request is preempted and later recomputed (vLLM's recompute preemption);
+  (:func:`serving_latency.kv_capacity_tokens`); new requests are admitted only while a 1 %
+  watermark stays free; when decoding requests outgrow it the most recently admitted request is
+  preempted and later recomputed (vLLM's recompute preemption);
 * a request whose prompt + output exceeds the capacity or ``max_model_len`` is rejected;
 * the policy picks the iteration's mode; its latency comes from :class:`LatencyModel`.
 
@@ -54,10 +55,13 @@ class SchedulerConfig:
     max_model_len: int = 32768
     gpu_memory_utilization: float = 0.9
     activation_reserve_gib: float = 4.0  # activations, CUDA graphs, workspaces (assumed)
+    kv_watermark: float = 0.01  # vLLM's block-manager watermark: new requests leave this fraction free
 
     def __post_init__(self) -> None:
         if self.max_num_batched_tokens < 1 or self.max_num_seqs < 1:
             raise ValueError("max_num_batched_tokens and max_num_seqs must be >= 1")
+        if not 0 <= self.kv_watermark < 1:
+            raise ValueError(f"kv_watermark must be in [0, 1), got {self.kv_watermark}")
 
 
 @dataclass
@@ -115,6 +119,7 @@ def simulate(trace: Trace, policy: Policy, latency: LatencyModel, sched: Schedul
     p_iter = [0] * n_req  # iteration that completed the prefill (start of the decode stretch)
     epoch = [0] * n_req  # invalidates heap entries of preempted requests
     limit = min(kv_capacity, sched.max_model_len)
+    admit_limit = kv_capacity - int(sched.kv_watermark * kv_capacity)  # headroom for decode growth
 
     waiting: deque[int] = deque()
     running: dict[int, bool] = {}  # admitted requests in admission order -> True if decoding
@@ -195,7 +200,7 @@ def simulate(trace: Trace, policy: Policy, latency: LatencyModel, sched: Schedul
         while waiting and left > 0 and len(running) < max_seqs:
             r = waiting[0]
             chunk = min(target[r], left)
-            if kv_used + chunk > kv_capacity:
+            if kv_used + chunk > (admit_limit if running else kv_capacity):
                 break
             waiting.popleft()
             running[r] = False

@@ -80,7 +80,7 @@ def _reference(trace: Trace, policy, lat: sl.LatencyModel, sched: serving.Schedu
             r = waiting[0]
             w = st_[("w", r)]
             chunk = min(w["target"], left)
-            if kv() + chunk > cap:
+            if kv() + chunk > (cap - int(sched.kv_watermark * cap) if running else cap):
                 break
             waiting.pop(0)
             del st_[("w", r)]
