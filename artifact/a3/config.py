@@ -43,5 +43,5 @@ PRESETS: dict[str, dict] = {
                   minilm_max_tokens=12, cpu_timing_reps=200, bench_queries=50),
     "quick": dict(tasks=(1, 2, 3, 4, 6, 7, 8, 9, 10, 11, 12, 15), epochs=20, minilm_sentences=200,
                   minilm_max_tokens=32),
-    "full": dict(epochs=60, minilm_sentences=1000, minilm_max_tokens=64, cpu_timing_reps=20000),
+    "full": dict(epochs=60, minilm_sentences=1000, minilm_max_tokens=48, cpu_timing_reps=20000),
 }

@@ -164,11 +164,12 @@ def _wiki_dump() -> Path:
     return hits[0]
 
 
-def wiki_sentences(count: int, seed: int, min_words: int = 8, max_words: int = 40) -> list[str]:
+def wiki_sentences(count: int | None, seed: int, min_words: int = 8, max_words: int = 40) -> list[str]:
     """``count`` real English sentences from gensim's Wikipedia excerpt (markup stripped), seeded.
 
     Pages are read in order until a pool of max(2000, 5 * count) sentences exists; the pool is
-    then sampled with ``seed``.
+    then sampled with ``seed``. ``count = None`` reads the whole excerpt and returns every usable
+    sentence in a seeded random order.
     """
     from gensim.corpora.wikicorpus import extract_pages, filter_wiki
     sents: list[str] = []
@@ -180,8 +181,9 @@ def wiki_sentences(count: int, seed: int, min_words: int = 8, max_words: int = 4
                 words = s.split()
                 if min_words <= len(words) <= max_words and s[-1] in ".!?" and "|" not in s and "{" not in s:
                     sents.append(s.strip())
-            if len(sents) >= max(2000, 5 * count):
+            if count is not None and len(sents) >= max(2000, 5 * count):
                 break
+    count = len(sents) if count is None else count
     if len(sents) < count:
         raise ValueError(f"only {len(sents)} usable sentences in the excerpt; ask for at most that many")
     rng = np.random.default_rng(seed)
@@ -237,7 +239,8 @@ def minilm_inputs(lm: MiniLM, cfg: Config) -> tuple[list[str], torch.Tensor]:
     enters A3 (the paper's BERT also runs at one fixed n = 320). Returns (sentences, ids (S, L)).
     """
     L = cfg.minilm_max_tokens
-    pool = wiki_sentences(max(2000, 5 * cfg.minilm_sentences) // 5, cfg.seed, min_words=max(8, L // 2), max_words=80)
+    wanted = 2 * cfg.minilm_sentences
+    pool = wiki_sentences(wanted if wanted <= 400 else None, cfg.seed, min_words=max(8, L // 2), max_words=80)
     rng = np.random.default_rng(cfg.seed)
     chosen, ids = [], []
     for i in rng.permutation(len(pool)):
