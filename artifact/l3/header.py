@@ -34,7 +34,7 @@ import numpy as np
 MAGIC = b"LLL."
 FIXED_HEADER = 13  # magic + width + height + P
 MIN_PATCH, MAX_PATCH = 8, 128
-DEFAULT_MAX_PIXELS = 1 << 28  # 268 Mpixel (805 MB of RGB); raise it explicitly for bigger images
+DEFAULT_MAX_PIXELS = 1 << 26  # 67 Mpixel (e.g. 8192 x 8192); pass max_pixels=... explicitly for bigger images
 
 
 class L3FormatError(ValueError):
