@@ -87,3 +87,23 @@ def test_claim_values_from_synthetic_frames():
     assert v["dynamic_slo_close_to_fp8"] == pytest.approx(0.25)
     assert v["slo_feedback_close_to_fp8"] == pytest.approx(0.05)
     assert v["fp8_mode_speedup_modelled"] == 1.6 and v["codeploy_weight_ratio"] == 1.5
+
+
+def test_plots_draw_from_the_frames(smoke):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from artifact.nestedfp import serving_plots as spl
+
+    sweep = se.serving_load_sweep(smoke)
+    figs = [spl.plot_ttft_vs_load(sweep), spl.plot_slo_attainment(sweep),
+            spl.plot_fp8_timeline(se.serving_fp8_timeline(smoke)),
+            spl.plot_throughput_mode(se.serving_throughput_mode(smoke))]
+    gemm = pd.DataFrame([{"N": 64, "K": 32, "M": m, "arm": a, "tflops": float(m)} for m in (16, 64)
+                         for a in spl.ARM_LABELS])
+    figs.append(spl.plot_gemm_tflops(gemm))
+    for fig in figs:
+        assert fig.axes and all(ax.has_data() for ax in fig.axes if ax.get_visible())
+        plt.close(fig)
