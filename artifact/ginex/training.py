@@ -27,7 +27,7 @@ from .pipeline import BudgetTooSmallError, RunSpec, run_system
 
 TRAIN_PRESETS: dict[str, dict] = {
     # batches per measured run, superbatch size S (batches), and the points of each sweep
-    "smoke": dict(batches=4, superbatch=2, loss_batches=2, sweep_batches=2, superbatch_sweep=(1, 2),
+    "smoke": dict(batches=2, superbatch=2, loss_batches=2, sweep_batches=2, superbatch_sweep=(1, 2),
                   dim_graph_scale=12, dims=(128, 768), batch_sizes=(100, 200), budget_fractions=(0.2,),
                   seeds_per_superbatch=200, split_shares=(0.0, 1.0)),
     "quick": dict(batches=12, superbatch=12, loss_batches=3, sweep_batches=6, superbatch_sweep=(2, 4, 8, 16),
