@@ -15,7 +15,7 @@ device, driver and versions under ``--out`` (default ``$OUT`` or ``results/gpu``
 minutes on one H100 (Triton autotuning included). To feed the serving simulator and the notebook,
 commit the CSV as ``data/measured/<device>/nestedfp_gemm.csv`` (``--measured`` writes it there).
 
-    PYTHONPATH=. python3 scripts/gpu/nestedfp_gemm.py            # on a GPU machine
+    PYTHONPATH=. python3 scripts/gpu/nestedfp_gemm.py --measured --config-sweep   # on an H100, ~2 min
     PYTHONPATH=. python3 scripts/gpu/nestedfp_gemm.py --dry-run  # CPU: plan + interpreter check
 """
 
@@ -87,6 +87,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="also write data/measured/<device>/nestedfp_gemm.csv in the repository")
     p.add_argument("--warmup-ms", type=int, default=25, help="do_bench warmup per arm (ms)")
     p.add_argument("--rep-ms", type=int, default=100, help="do_bench measurement time per arm (ms)")
+    p.add_argument("--config-sweep", action="store_true",
+                   help="also time every candidate tile config of both Triton kernels at M = min, 256, max "
+                        "(nestedfp_gemm_configs.csv; about +60 s on an H100)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--dry-run", action="store_true",
                    help="no GPU needed: print the plan and check the kernels at tiny shapes (Triton interpreter)")
@@ -108,7 +111,54 @@ def estimate_seconds(args: argparse.Namespace) -> float:
     n_points = len(plan(args))
     timed = n_points * len(args.arms) * (args.warmup_ms + args.rep_ms + 40) / 1e3
     tuned = n_points * 2 * 4 * 0.06 + 14 * 2.0  # ~4 pruned configs x (5+20 ms) per point, ~14 compiles
-    return timed + tuned
+    swept = len(args.shapes) * len(sweep_ms(args)) * 14 * 0.06 + 14 * 2.0 if args.config_sweep else 0.0
+    return timed + tuned + swept
+
+
+def sweep_ms(args: argparse.Namespace) -> list[int]:
+    """Token counts of the optional config sweep: the smallest, 256 and the largest requested M."""
+    return sorted({min(args.m), 256, max(args.m)})
+
+
+def add_speedups(df):
+    """Speedup of every row over cuBLAS FP16 and over torch._scaled_mm at the same (N, K, M)."""
+    keyed = df.set_index(["N", "K", "M"])
+    for col, arm in (("speedup_vs_cublas_fp16", "cublas_fp16"), ("speedup_vs_scaled_mm_fp8", "scaled_mm_fp8")):
+        base = keyed[keyed["arm"] == arm]["ms_median"]
+        ref = [base.get(key, float("nan")) for key in zip(df["N"], df["K"], df["M"])]
+        df[col] = [r / t for r, t in zip(ref, df["ms_median"])]
+    return df
+
+
+def config_sweep(torch, triton, args: argparse.Namespace, meta: dict, dev=None) -> list[dict]:
+    """Time every candidate tile config (no autotuning) to show what the autotuner chose from."""
+    from artifact.nestedfp import kernels
+
+    rows = []
+    dev = dev if dev is not None else torch.device("cuda")
+    for n, k in args.shapes:
+        weights = make_weights(torch, n, k, dev, args.seed)
+        for m in sweep_ms(args):
+            ops = {**weights, **make_activations(torch, m, k, dev, args.seed)}
+            ref16 = ops["x"].float() @ ops["w"].float().T
+            ref8 = kernels.nested_fp8_matmul_reference(ops["x8"], ops["xs"], ops["hi"]).float()
+            for kind, configs in (("fp16", kernels.FP16_CONFIGS), ("fp8", kernels.FP8_CONFIGS)):
+                for c in configs:
+                    if kind == "fp16":
+                        fn = lambda c=c: kernels.nested_fp16_matmul(ops["x"], ops["hi"], ops["lo"], config=c)
+                    else:
+                        fn = lambda c=c: kernels.nested_fp8_matmul(ops["x8"], ops["xs"], ops["hi"], config=c)
+                    row = {**meta, "N": n, "K": k, "M": m, "kernel": kind, "config": c.short_str()}
+                    try:
+                        ref = ref16 if kind == "fp16" else ref8
+                        row["rel_err"] = float((fn().float() - ref).norm() / ref.norm())
+                        row["ms_median"] = float(triton.testing.do_bench(fn, warmup=5, rep=20, return_mode="median"))
+                        row["tflops"] = 2.0 * m * n * k / (row["ms_median"] * 1e-3) / 1e12
+                    except Exception as exc:  # noqa: BLE001 - a config that does not compile is a result too
+                        row["error"] = f"{type(exc).__name__}: {str(exc)[:200]}"
+                    rows.append(row)
+            print(f"  config sweep N={n} K={k} M={m}: done")
+    return rows
 
 
 def device_slug(name: str) -> str:
@@ -245,12 +295,8 @@ def run(args: argparse.Namespace) -> int:
                 f"{r['arm']} {r['tflops']:7.1f}" for r in rows[-len(fns):]) + " TFLOP/s")
     import pandas as pd
 
-    df = pd.DataFrame(rows)
-    base = df[df["arm"] == "cublas_fp16"].set_index(["N", "K", "M"])["ms_median"]
-    smm = df[df["arm"] == "scaled_mm_fp8"].set_index(["N", "K", "M"])["ms_median"]
-    key = list(zip(df["N"], df["K"], df["M"]))
-    df["speedup_vs_cublas_fp16"] = [base.get(kk, float("nan")) for kk in key] / df["ms_median"]
-    df["speedup_vs_scaled_mm_fp8"] = [smm.get(kk, float("nan")) for kk in key] / df["ms_median"]
+    df = add_speedups(pd.DataFrame(rows))
+    sweep = pd.DataFrame(config_sweep(torch, triton, args, meta)) if args.config_sweep else None
     summary = summarize(df)
     meta.update(summary=summary, wall_s=round(time.time() - t0, 1))
     args.out.mkdir(parents=True, exist_ok=True)
@@ -260,6 +306,8 @@ def run(args: argparse.Namespace) -> int:
     for folder in targets:
         folder.mkdir(parents=True, exist_ok=True)
         df.to_csv(folder / "nestedfp_gemm.csv", index=False, float_format="%.9g")
+        if sweep is not None:
+            sweep.to_csv(folder / "nestedfp_gemm_configs.csv", index=False, float_format="%.9g")
         (folder / "nestedfp_gemm_env.json").write_text(json.dumps(meta, indent=2) + "\n")
         print(f"wrote {folder / 'nestedfp_gemm.csv'}")
     print(pd.pivot_table(df, index=["N", "K", "M"], columns="arm", values="tflops").round(1).to_string())
