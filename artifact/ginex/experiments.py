@@ -254,12 +254,13 @@ def main(argv: list[str] | None = None) -> None:
     print("wrote", save_csv(df, "ginex", "bench_changeset_throughput", scale=args.scale, seed=args.seed))
 
 
-if __name__ == "__main__":
-    main()
-
 
 # ---------------------------------------------------------------- training (issue Ginex II)
 # Ginex vs PyG+ / Ginex-PG / Ali+PG end to end at one byte budget, breakdown, sweeps: see training.py.
 from .training import (  # noqa: E402,F401
     breakdown, io_by_stage, loss_equivalence, speedups, sweep_ali_split, sweep_batch_size, sweep_budget,
     sweep_feature_dim, sweep_superbatch, training_comparison)
+
+
+if __name__ == "__main__":
+    main()
