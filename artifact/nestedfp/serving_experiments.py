@@ -268,4 +268,7 @@ def claim_values(sweep: pd.DataFrame, throughput: pd.DataFrame, memory: pd.DataF
         "slo_feedback_close_to_fp8": float((surge["fp8_only"] - surge["slo_feedback"]).mean()),
         "codeploy_weight_ratio": float(mem[(model, "codeploy")] / mem[(model, "nestedfp")]),
         "surge_factors": [float(f) for f in surge["factor"]],
+        "surge_detail": "; ".join(
+            f"{p} {[round(float(v), 3) for v in surge[p]]}"
+            for p in ("fp16_only", "nestedfp_dynamic", "slo_feedback", "nested_fp8_only", "fp8_only") if p in surge),
     }
