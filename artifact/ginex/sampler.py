@@ -276,6 +276,18 @@ def write_superbatch(run_dir: Path, batches: Sequence[SampledBatch], counter: IO
     return index
 
 
+def sample_superbatch(smp: NeighborSampler, seed_batches: Sequence[np.ndarray], run_dir: Path, *,
+                      seed: int, epoch: int, first_index: int = 0,
+                      counter: IOCounter | None = None) -> tuple[list[np.ndarray], dict]:
+    """Superbatch sample (Ginex's inspector): sample every batch of the superbatch in index order
+    (batch ``k`` uses ``batch_rng(seed, epoch, first_index + k)``, so the order is deterministic,
+    unlike the original's worker-completion order), write the run-time files, and return the
+    ``n_id`` list (the input of :func:`artifact.ginex.belady.plan`) and the file index."""
+    batches = [smp.sample(s, batch_rng(seed, epoch, first_index + k)) for k, s in enumerate(seed_batches)]
+    index = write_superbatch(run_dir, batches, counter)
+    return [b.n_id for b in batches], index
+
+
 def _read_checked(run_dir: Path, name: str, index: dict, counter: IOCounter | None) -> bytes:
     path = run_dir / name
     meta = index["files"].get(name)

@@ -137,3 +137,19 @@ def test_feature_cache_update_from_batch_buffer_and_errors(smoke_ds):
         fc.update(np.array([9]), np.array([0]), np.array([0]), x)
     with pytest.raises(ValueError, match="slots are free"):
         fc.update(np.array([9, 7]), np.zeros(0, np.int64), np.array([0, 3]), x)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 10_000), st.integers(1, 400), st.sampled_from(["belady", "static", "batch_lru"]),
+       st.integers(1, 4))
+def test_any_plan_replays_live_exactly(smoke_ds, seed, capacity, policy, superbatch):
+    """Random traces, capacities and superbatch sizes: live rows are the file's rows and the live
+    counters equal the simulator's."""
+    rng = np.random.default_rng(seed)
+    trace = [rng.choice(smoke_ds.num_nodes, int(rng.integers(1, 300)), replace=False) for _ in range(5)]
+    if policy == "batch_lru":
+        plans = [C.batch_lru_plan(trace, capacity, smoke_ds.num_nodes)]
+    else:
+        plans = C.superbatch_plans(policy, trace, capacity, superbatch, smoke_ds.out_degree)
+    live = C.run_plans_live(smoke_ds, plans, trace, capacity, check_rows=True)
+    assert live == C.simulate_plans(plans, trace, smoke_ds.row_bytes)

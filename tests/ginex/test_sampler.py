@@ -134,3 +134,15 @@ def test_duplicate_seeds_rejected(csc):
     indptr, indices = csc
     with pytest.raises(ValueError, match="unique"):
         S.NeighborSampler(indptr, (2,), S.InMemoryNeighbors(indptr, indices)).sample(np.array([1, 1]), np.random.default_rng(0))
+
+
+def test_sample_superbatch_writes_what_it_sampled(tmp_path, smoke_ds, csc):
+    indptr, indices = csc
+    nc = S.NeighborCache.build(smoke_ds, 8 * smoke_ds.num_nodes + 4 * smoke_ds.num_edges)
+    smp = S.NeighborSampler(indptr, (3, 3), S.DiskNeighbors(smoke_ds, nc))
+    seeds = S.epoch_batches(smoke_ds.train_idx, 25, seed=2, max_batches=4)
+    ids, index = S.sample_superbatch(smp, seeds[2:], tmp_path, seed=2, epoch=0, first_index=2)
+    ref = S.NeighborSampler(indptr, (3, 3), S.InMemoryNeighbors(indptr, indices))
+    for k, n_id in enumerate(ids):
+        assert np.array_equal(n_id, ref.sample(seeds[2 + k], S.batch_rng(2, 0, 2 + k)).n_id)
+        assert np.array_equal(S.load_ids(tmp_path, k, index), n_id)

@@ -148,3 +148,18 @@ def test_read_neighbors_equal_csc(smoke_ds):
 def test_bad_ids_rejected(smoke_ds):
     with pytest.raises(IndexError):
         smoke_ds.read_rows(np.array([smoke_ds.num_nodes]))
+
+
+def test_buffered_escape_hatch_is_labelled_and_still_exact(monkeypatch, smoke_ds):
+    monkeypatch.setattr(storage, "probe_o_direct", lambda d: (False, "EINVAL (simulated tmpfs)"))
+    with pytest.raises(storage.ODirectUnavailableError, match="allow_buffered=True"):
+        storage.DiskDataset(smoke_ds.path, verify="none")
+    with pytest.warns(RuntimeWarning, match="buffered"):
+        ds = storage.DiskDataset(smoke_ds.path, verify="none", allow_buffered=True, io_threads=2)
+    try:
+        assert ds.io_mode == "buffered"
+        ids = np.arange(0, ds.num_nodes, 97)
+        assert np.array_equal(ds.read_rows(ids), ds.features_memmap()[ids])
+        assert ds.counter.get("gather").requests == ids.size
+    finally:
+        ds.close()
