@@ -22,6 +22,7 @@ Sampling (``sampler``)::
     nc = sampler.NeighborCache.build(ds, budget_bytes)        # static, score out/in-degree, 8 B x N table
     s = sampler.NeighborSampler(ds.indptr, cfg.fanouts, sampler.DiskNeighbors(ds, nc))  # or InMemoryNeighbors
     b = s.sample(seeds, sampler.batch_rng(cfg.seed, epoch, i))  # SampledBatch: n_id (seeds first), adjs (PyG)
+    ids, index = sampler.sample_superbatch(s, seed_batches, run_dir, seed=cfg.seed, epoch=e, first_index=k)
     index = sampler.write_superbatch(run_dir, [b0, b1, ...], ds.counter)   # ids_i.npy / adj_i.npz + index.json
     b = sampler.load_batch(run_dir, i, index, ds.counter)     # verified (TraceError if missing/corrupt)
 
