@@ -61,20 +61,25 @@ def all_core_seconds(decode: Callable[[bytes], object], blobs: Sequence[bytes], 
         return best_time(lambda: list(pool.map(decode, blobs)), repeats)
 
 
-def l3_torch_seconds(blobs: Sequence[bytes], repeats: int, threads: int) -> tuple[float, dict]:
+def l3_torch_seconds(blobs: Sequence[bytes], repeats: int, threads: int, compile: bool = False) -> tuple[float, dict]:
     """Best wall time to decode all streams on the CPU with the batched torch decoder.
 
     One thread: one batch of everything. Several threads: the streams are split into ``threads``
     batches decoded concurrently by single-threaded torch (ops release the GIL); this scales better
     than torch's intra-op threads, whose per-row barriers stall on a shared machine.
     """
-    from artifact.l3.decode_torch import decode_batch_torch
+    from artifact.l3.decode_torch import decode_batch_torch as _decode
+
+    def decode_batch_torch(b, timings=None):
+        return _decode(b, timings=timings, compile=compile)
 
     chunks = [list(blobs[i::threads]) for i in range(threads) if blobs[i::threads]]
     with torch_threads(1), ThreadPoolExecutor(len(chunks)) as pool:
         run = (lambda: decode_batch_torch(blobs)) if len(chunks) == 1 else \
             (lambda: list(pool.map(decode_batch_torch, chunks)))
         run()
+        if compile:
+            run()  # dynamic-shape recompilation happens on the second call
         best, best_t = float("inf"), {}
         for _ in range(max(1, repeats)):
             t0 = time.perf_counter()
@@ -116,10 +121,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--sources", default=None, help="comma-separated image sets: skimage,sporco,wallpapers")
     ap.add_argument("--max-images", type=int, default=None, help="keep the first N images")
     ap.add_argument("--lossless-only", action="store_true", help="skip the lossy JPEG/WebP references")
+    ap.add_argument("--compile", action="store_true", help="also time the torch.compile'd torch decoder")
     args = ap.parse_args(argv)
     sources = tuple(s for s in args.sources.split(",") if s) if args.sources else None
     cfg = Config.for_scale(args.scale, repeats=args.repeats, sources=sources, max_images=args.max_images,
-                           include_lossy=False if args.lossless_only else None)
+                           include_lossy=False if args.lossless_only else None,
+                           torch_compile=True if args.compile else None)
     df = run_cpu_bench(cfg)
     with pd.option_context("display.width", 160, "display.max_columns", 20):
         print(df.pivot_table(index=["codec", "decoder"], columns="mode", values="mb_per_s").round(1))

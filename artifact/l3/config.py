@@ -23,6 +23,7 @@ class Config:
     include_lossy: bool = True  # JPEG q90 / WebP q90 as lossy decode-speed references
     repeats: int = 3  # timing repeats (the minimum is reported)
     threads: int | None = None  # "all cores" worker count (None = os.cpu_count())
+    torch_compile: bool = False  # also time the torch.compile'd torch decoder (one-off compile: minutes on a CPU)
     fuzz_cases: int = 300  # mutated streams in the hardening experiment
     triton_side: int = 16  # side of the crops decoded by the Triton interpreter on CPU
     triton_images: int = 2  # how many images the Triton round trip covers on CPU
@@ -39,5 +40,5 @@ PRESETS: dict[str, dict] = {
                   repeats=1, fuzz_cases=60, triton_side=16, triton_images=1),
     "quick": dict(sources=("skimage", "sporco"), repeats=2, fuzz_cases=300, triton_side=32, triton_images=2),
     "full": dict(sources=("skimage", "sporco", "wallpapers"), repeats=5, fuzz_cases=2000, triton_side=64,
-                 triton_images=3),
+                 triton_images=3, torch_compile=True),
 }

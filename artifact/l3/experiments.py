@@ -164,6 +164,9 @@ def decode_throughput(cfg: Config, encoded: Encoded | None = None) -> pd.DataFra
             row(c, "torch-cpu batched", "decode", "one core", one, 1)
             allc, _ = bench.l3_torch_seconds(blobs, cfg.repeats, threads)
             row(c, "torch-cpu batched", "decode", "all cores", allc, threads)
+            if cfg.torch_compile:
+                comp_one, _ = bench.l3_torch_seconds(blobs, cfg.repeats, 1, compile=True)
+                row(c, "torch-cpu compiled", "decode", "one core", comp_one, 1)
             host = [bench.host_side_seconds(b, cfg.repeats) for b in blobs]
             row(c, "host parse+prefix", "decode", "one core", sum(h["host_parse_prefix_s"] for h in host), 1)
             row(c, "host row walk (numpy)", "decode", "one core", sum(h["row_walk_s"] for h in host), 1)

@@ -9,7 +9,8 @@ batch of high-resolution RGB images (default 16 x 2048 x 1024, P = 64, like City
 3. times, as images/s and output GB/s:
      triton_e2e     host parse + prefix sums + H2D copy + Triton kernel  (the paper's L3 path)
      triton_kernel  Triton kernel only (inputs already on the device)
-     torch_e2e      the batched pure-PyTorch decoder, same inputs
+     torch_e2e      the batched pure-PyTorch decoder, same inputs (``--torch-compile`` adds a
+                    torch.compile'd variant, torch_compiled_e2e)
      png_cpu_all    PNG decode on all CPU cores of this machine (thread pool; libpng through
                     imagecodecs, Pillow or torchvision, whichever is installed)
      nvjpeg         torchvision.io.decode_jpeg on the GPU (lossy JPEG q90), if torchvision exists
@@ -71,6 +72,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--source", default="auto", help="auto | synthetic | a folder of images (default auto)")
     ap.add_argument("--cpu-workers", type=_positive, default=None, help="threads for CPU PNG decode (default: all cores)")
     ap.add_argument("--no-triton", action="store_true", help="skip the Triton arms")
+    ap.add_argument("--torch-compile", action="store_true", help="add a torch.compile'd torch decoder arm")
     ap.add_argument("--out", default=None, help="output folder (default $OUT or results/gpu)")
     ap.add_argument("--dry-run", action="store_true",
                     help="CPU smoke path: 2 images of 24x20, P=16, 1 iteration, Triton interpreter; no GPU needed")
@@ -248,6 +250,8 @@ def main(argv: list[str] | None = None) -> int:
 
     # 1) correctness first
     arms = {"torch_e2e": lambda: decode_batch_torch(blobs, device=device)}
+    if args.torch_compile:
+        arms["torch_compiled_e2e"] = lambda: decode_batch_torch(blobs, device=device, compile=True)
     if not args.no_triton:
         from artifact.l3.decode_triton import _l3_decode_kernel, _launch_tables, decode_batch_triton
         from artifact.l3.decode_torch import plan_batch

@@ -44,6 +44,16 @@ def test_both_predictor_paths_are_exact(predictor):
         decode_batch_torch([encode(img, 16)], predictor="magic")
 
 
+@pytest.mark.slow
+def test_compiled_row_step_is_exact():
+    """torch.compile path (a C++ compiler is needed on CPU; first run compiles for a minute or two)."""
+    rng = np.random.default_rng(12)
+    imgs = [smooth_image(rng, 40, 72), rng.integers(0, 256, (24, 24, 3), np.uint8)]
+    outs = decode_batch_torch([encode(i, 8) for i in imgs], compile=True)
+    for out, img in zip(outs, imgs):
+        np.testing.assert_array_equal(out.numpy(), img)
+
+
 def test_real_photo_matches_numpy_decoder():
     from artifact.l3.images import load_images
 
