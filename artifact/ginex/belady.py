@@ -253,3 +253,80 @@ def brute_force_min_misses(batches: Sequence[np.ndarray], capacity: int) -> int:
                         nxt_best[t] = c
         best = nxt_best
     return min(best.values())
+
+
+# --------------------------------------------------------------------------- torch (GPU) variant
+
+
+def plan_torch(batches: Sequence[np.ndarray], capacity: int, device=None) -> BeladyPlan:
+    """:func:`plan` in PyTorch ops, for a CUDA device (Ginex runs changeset precomputation on the
+    GPU, §3.4). Same algorithm and tie-breaks, so the plan is identical to :func:`plan` (tested on
+    CPU); timing it on a GPU needs a GPU. ``device``: e.g. "cuda"; default CPU."""
+    import torch
+
+    if int(capacity) != capacity or capacity <= 0:
+        raise ValueError(f"capacity must be a positive number of rows, got {capacity}")
+    capacity = int(capacity)
+    ids_np, _, lens = _flatten(batches)
+    dev = torch.device(device or "cpu")
+    S = int(lens.shape[0])
+    ids = torch.from_numpy(ids_np).to(dev)
+    bounds = np.concatenate(([0], np.cumsum(lens))).tolist()
+    n = int(ids_np.max()) + 1 if ids_np.size else 1
+    # pass 2: backward sweep -> next use of every access, first use of every id
+    last_seen = torch.full((n,), S, dtype=torch.int32, device=dev)
+    mark = torch.empty(n, dtype=torch.int64, device=dev)
+    nxt = torch.empty(ids.shape[0], dtype=torch.int32, device=dev)
+    for i in range(S - 1, -1, -1):
+        b = ids[bounds[i]:bounds[i + 1]]
+        pos = torch.arange(b.shape[0], device=dev)
+        mark[b] = pos
+        bad = mark[b] != pos
+        if bool(bad.any()):
+            raise ValueError(f"node id {int(b[bad][0])} appears twice in batch {i}; ids within a batch "
+                             f"must be unique (np.unique them)")
+        nxt[bounds[i]:bounds[i + 1]] = last_seen[b]
+        last_seen[b] = i
+    # pass 1: first `capacity` distinct ids in access order
+    parts, have = [], 0
+    for i in range(S):
+        if have >= capacity:
+            break
+        b = ids[bounds[i]:bounds[i + 1]]
+        new = b[last_seen[b] == i][:capacity - have]
+        parts.append(new)
+        have += int(new.shape[0])
+    initial = torch.cat(parts) if parts else torch.zeros(0, dtype=torch.int64, device=dev)
+    next_of = last_seen
+    cached = torch.zeros(n, dtype=torch.bool, device=dev)
+    cached[initial] = True
+    cache = initial.clone()
+    changesets, positions = [], []
+    misses = np.zeros(S, dtype=np.int64)
+    for i in range(S):                                  # pass 3
+        b, nb = ids[bounds[i]:bounds[i + 1]], nxt[bounds[i]:bounds[i + 1]]
+        hit = cached[b]
+        misses[i] = int(b.shape[0] - hit.sum())
+        next_of[b] = nb
+        cand_pos = torch.nonzero(~hit & (nb < S)).flatten()
+        cand = b[cand_pos]
+        if cache.shape[0] + cand.shape[0] <= capacity:
+            keep_cache = torch.ones(cache.shape[0], dtype=torch.bool, device=dev)
+            ins_sel = torch.arange(cand.shape[0], device=dev)
+        else:
+            key = torch.cat((next_of[cache] * 2, nb[cand_pos] * 2 + 1)).long()
+            cum = torch.cumsum(torch.bincount(key, minlength=2 * S + 2), 0)
+            t = int(torch.searchsorted(cum, torch.tensor([capacity], device=dev)))
+            keep = key < t
+            room = capacity - (int(cum[t - 1]) if t > 0 else 0)
+            keep[torch.nonzero(key == t).flatten()[:room]] = True
+            keep_cache, ins_sel = keep[:cache.shape[0]], torch.nonzero(keep[cache.shape[0]:]).flatten()
+        evict, insert = cache[~keep_cache], cand[ins_sel]
+        cached[evict] = False
+        cached[insert] = True
+        cache = torch.cat((cache[keep_cache], insert))
+        changesets.append((insert.cpu().numpy(), evict.cpu().numpy()))
+        positions.append(cand_pos[ins_sel].cpu().numpy())
+    return BeladyPlan(capacity=capacity, initial=initial.cpu().numpy(), changesets=changesets,
+                      insert_positions=positions, misses=misses, accesses=lens.copy(), policy="belady",
+                      info={"backend": f"torch:{dev}"})

@@ -167,14 +167,27 @@ def bytes_per_policy(cfg: Config, *, ds: storage.DiskDataset | None = None,
 
 
 def changeset_throughput(cfg: Config, *, ds: storage.DiskDataset | None = None,
-                         trace: list[np.ndarray] | None = None, repeats: int = 3) -> pd.DataFrame:
+                         trace: list[np.ndarray] | None = None, repeats: int = 3,
+                         backend: str = "numpy", device: str | None = None) -> pd.DataFrame:
     """Changeset precomputation (``belady.plan``) speed per superbatch: node accesses / s on one core.
 
     Reports wall time and the calling thread's CPU time (best of ``repeats``); on a shared machine
     the CPU-time rate is the fair "one core" number, the wall-time rate what a run actually saw.
+    ``backend="torch", device="cuda"`` times :func:`belady.plan_torch` on a GPU (needs GPU).
     """
     ds = ds or open_data(cfg)
     trace = trace if trace is not None else epoch_trace(cfg, ds)
+    if backend == "numpy":
+        run = belady.plan
+    elif backend == "torch":   # the GPU path of the paper (needs a CUDA device to be meaningful)
+        import torch
+
+        def run(chunk, cap):
+            belady.plan_torch(chunk, cap, device=device)
+            if device and str(device).startswith("cuda"):
+                torch.cuda.synchronize()
+    else:
+        raise ValueError(f"backend must be 'numpy' or 'torch', got {backend!r}")
     rows = []
     for frac in sorted({cfg.feature_cache_fraction, 0.05, 0.3}):
         cap = caches.feature_cache_capacity(budget_bytes(cfg, ds, frac), ds.num_nodes, ds.feat_dim)
@@ -183,13 +196,13 @@ def changeset_throughput(cfg: Config, *, ds: storage.DiskDataset | None = None,
             best, best_cpu = np.inf, np.inf
             for _ in range(repeats):
                 t0, c0 = time.perf_counter(), time.thread_time()
-                belady.plan(chunk, cap)
+                run(chunk, cap)
                 best, best_cpu = min(best, time.perf_counter() - t0), min(best_cpu, time.thread_time() - c0)
             acc = int(sum(len(b) for b in chunk))
             rows.append(dict(budget_fraction=frac, capacity_rows=cap, superbatch_start=lo, batches=len(chunk),
                              accesses=acc, seconds=best, cpu_seconds=best_cpu, accesses_per_s=acc / best,
                              accesses_per_cpu_s=acc / best_cpu))
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows).assign(backend=backend, device=str(device or "cpu"))
 
 
 def io_requests_by_stage(cfg: Config, *, ds: storage.DiskDataset | None = None) -> pd.DataFrame:

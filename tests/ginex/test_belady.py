@@ -82,3 +82,19 @@ def test_everything_fits_means_no_evictions():
     p = B.plan(batches, 10)
     assert all(ev.size == 0 for _, ev in p.changesets)
     assert p.total_misses == 0 and sorted(p.initial.tolist()) == [1, 2, 3, 4]
+
+
+@settings(max_examples=40, deadline=None)
+@given(_traces(80, 12, 40), st.integers(1, 50))
+def test_torch_variant_gives_the_identical_plan(batches, capacity):
+    pytest.importorskip("torch")
+    a, b = B.plan(batches, capacity), B.plan_torch(batches, capacity)
+    assert np.array_equal(a.initial, b.initial) and np.array_equal(a.misses, b.misses)
+    for (i1, e1), (i2, e2), p1, p2 in zip(a.changesets, b.changesets, a.insert_positions, b.insert_positions):
+        assert np.array_equal(i1, i2) and np.array_equal(e1, e2) and np.array_equal(p1, p2)
+
+
+def test_torch_variant_rejects_duplicates():
+    pytest.importorskip("torch")
+    with pytest.raises(ValueError, match="appears twice in batch 0"):
+        B.plan_torch([np.array([3, 3])], 1)

@@ -75,3 +75,12 @@ def test_benchmark_cli(setup, capsys):
     assert "target 5 M accesses/s" in out and "bench_changeset_throughput.csv" in out
     with pytest.raises(SystemExit):
         E.main(["--scale", "huge"])
+
+
+def test_changeset_throughput_torch_backend_on_cpu(setup):
+    pytest.importorskip("torch")
+    cfg, ds, trace = setup
+    df = E.changeset_throughput(cfg, ds=ds, trace=trace, repeats=1, backend="torch")
+    assert (df["backend"] == "torch").all() and (df["accesses_per_s"] > 0).all()
+    with pytest.raises(ValueError, match="backend"):
+        E.changeset_throughput(cfg, ds=ds, trace=trace, backend="jax")
