@@ -29,13 +29,13 @@ from __future__ import annotations
 
 from artifact.gpu import configure_triton
 
-configure_triton()  # must run before `import triton`
+INTERPRETED = configure_triton()  # must run before `import triton`; True on a CPU-only machine
 
 import torch  # noqa: E402
 import triton  # noqa: E402
 import triton.language as tl  # noqa: E402
 
-from artifact.nestedfp.format import FP8_WEIGHT_SCALE, fp8_weight, merge  # noqa: E402
+from artifact.nestedfp.format import fp8_weight, merge  # noqa: E402
 
 __all__ = [
     "nested_fp16_matmul",
@@ -46,9 +46,9 @@ __all__ = [
     "KernelConfig",
     "FP16_CONFIGS",
     "FP8_CONFIGS",
+    "native_fp8_supported",
+    "best_config",
 ]
-
-INTERPRETED = configure_triton()
 
 
 # ----------------------------------------------------------------------------- references
