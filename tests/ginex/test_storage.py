@@ -163,3 +163,18 @@ def test_buffered_escape_hatch_is_labelled_and_still_exact(monkeypatch, smoke_ds
         assert ds.counter.get("gather").requests == ids.size
     finally:
         ds.close()
+
+
+@pytest.mark.parametrize("feat_dim", [100, 1500])   # 400 B rows; 6000 B rows spanning 2-3 pages
+def test_odd_and_wide_rows(tmp_path, feat_dim):
+    cfg = Config.for_scale("smoke", graph_scale=8, feat_dim=feat_dim)
+    with storage.DiskDataset(storage.build_dataset(cfg, root=tmp_path, progress=False), io_threads=3) as ds:
+        ids = np.random.default_rng(feat_dim).permutation(ds.num_nodes)[:120]
+        assert np.array_equal(ds.read_rows(ids), ds.features_memmap()[ids])
+        assert ds.counter.get("gather").bytes == int(storage.row_read_bytes(ids, ds.row_bytes).sum())
+        spans = storage.row_read_bytes(ids, ds.row_bytes) // PAGE
+        assert spans.max() == (3 if feat_dim == 1500 else 2)
+        from artifact.ginex.caches import PageLRUCache
+        lru = PageLRUCache(ds, ds.feature_bytes // 5)
+        for part in (ids[:60], ids[30:]):
+            assert np.array_equal(lru.gather(part)[0], ds.features_memmap()[part])
