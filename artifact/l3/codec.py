@@ -68,9 +68,13 @@ def paeth_predict(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
 
 @functools.lru_cache(maxsize=1)
 def paeth_table() -> np.ndarray:
-    """(2**24,) uint8 lookup table of :func:`paeth_predict` indexed by a << 16 | b << 8 | c (16 MiB, built once)."""
+    """(2**24,) uint8 lookup table of :func:`paeth_predict` indexed by c << 16 | b << 8 | a (16 MiB, built once).
+
+    This order makes the index of column j the little-endian 24-bit word at bytes j-1..j+1 of a
+    zero-padded row, so :func:`predict_rows` needs no shifts.
+    """
     v = np.arange(256, dtype=np.int16)
-    a, b, c = np.meshgrid(v, v, v, indexing="ij")
+    c, b, a = np.meshgrid(v, v, v, indexing="ij")
     table = paeth_predict(a, b, c).astype(np.uint8).ravel()
     table.flags.writeable = False
     return table
@@ -81,11 +85,13 @@ def predict_rows(prev: np.ndarray) -> np.ndarray:
 
     Neighbours outside the patch (column -1 and P) are 0. Uses :func:`paeth_table`.
     """
-    p32 = prev.astype(np.int32)
-    idx = p32 << 8  # b = up
-    idx[..., 1:] |= p32[..., :-1] << 16  # a = up-left
-    idx[..., :-1] |= p32[..., 1:]  # c = up-right
-    return np.take(paeth_table(), idx)
+    shape, patch = prev.shape, prev.shape[-1]
+    rows = prev.reshape(-1, patch)
+    padded = np.zeros((rows.shape[0], patch + 3), np.uint8)  # [0, row..., 0, 0]
+    padded[:, 1:patch + 1] = rows
+    # Unaligned little-endian uint32 view: word j = a | b << 8 | c << 16 | (next) << 24.
+    words = np.ndarray((rows.shape[0], patch), dtype="<u4", buffer=padded, strides=(patch + 3, 1))
+    return np.take(paeth_table(), words & 0xFFFFFF).reshape(shape)
 
 
 def to_patches(img: np.ndarray, patch: int) -> np.ndarray:

@@ -93,8 +93,8 @@ def paeth_torch(prev: torch.Tensor) -> torch.Tensor:
 def paeth_lut_torch(prev: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
     """Same prediction as :func:`paeth_torch` through the 16 MiB lookup table (faster on CPUs)."""
     idx = prev << 8  # b = up
-    idx[:, 1:] |= prev[:, :-1] << 16  # a = up-left
-    idx[:, :-1] |= prev[:, 1:]  # c = up-right
+    idx[:, 1:] |= prev[:, :-1]  # a = up-left
+    idx[:, :-1] |= prev[:, 1:] << 16  # c = up-right (table index c << 16 | b << 8 | a)
     return table[idx].to(torch.int32)
 
 

@@ -32,7 +32,7 @@ def test_paeth_formula_matches_the_c_code_on_all_zero_branches_and_random_triple
     want = [paeth_scalar(*map(int, t)) for t in triples]
     assert got.tolist() == want
     table = paeth_table()
-    assert table[(a.astype(np.int64) << 16) | (b.astype(np.int64) << 8) | c].tolist() == want
+    assert table[(c.astype(np.int64) << 16) | (b.astype(np.int64) << 8) | a].tolist() == want
 
 
 def test_predict_rows_uses_zero_outside_the_patch():
