@@ -5,9 +5,11 @@ Both systems train the same :class:`~artifact.ginex.model.GraphSAGE` on the same
 
 **Ginex** (inspector-executor, spec ``papers/ginex.md`` §1.2-1.3), per superbatch of ``S`` batches:
 
-1. *inspect*: load the static neighbor cache (it lives only during this stage), sample the ``S``
-   batches and write their run-time files (``ids_i``, ``adj_i``); changeset precomputation
-   (:func:`artifact.ginex.belady.plan`) writes ``update_i`` = (insert, in_positions, evict);
+1. *inspect*: load the static neighbor cache from its file (it lives only during this stage),
+   sample the ``S`` batches with ``sample_workers`` threads (Ginex: sampler processes) and write
+   their checksummed run-time files (``ids_i``, ``adj_i``); changeset precomputation
+   (:func:`artifact.ginex.belady.plan` over the ``ids_i`` read back) writes ``update_i`` =
+   (insert, in_positions, evict);
 2. *switch*: build the direct-addressed feature cache (``(B - 4N) / 4F`` rows) and read the
    ``init`` rows from disk;
 3. *main loop*: a gather thread loads the run-time files of batch ``i+1`` and gathers its rows
