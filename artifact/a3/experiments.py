@@ -43,10 +43,12 @@ def _kind(s: Setting) -> str:
     return "M sweep" if s.m_frac is not None else "T sweep"
 
 
-def _op_columns(ops: pd.DataFrame, p_pre: float = 0.0) -> dict[str, float]:
+def _op_columns(ops: pd.DataFrame, with_model: bool = True) -> dict[str, float]:
+    """Mean counters of one setting, plus the cycle/energy model when candidate selection ran
+    (the model has no meaning for post-scoring alone, which the A3 hardware never runs)."""
     if ops.empty:
         return {}
-    res = hw.model_ops(ops, hw.HardwareParams(bert_preprocess_share=p_pre))
+    res = hw.model_ops(ops) if with_model else {}
     return dict(ops=len(ops), n_mean=float(ops.n.mean()), C_frac=float((ops.C / ops.n).mean()),
                 K_frac=float((ops.K / ops.n).mean()), recall=float(ops.recall.mean()),
                 empty_frac=float(ops["empty"].mean()), M_mean=float(ops.M.mean()), C_mean=float(ops.C.mean()),
@@ -66,10 +68,10 @@ def babi_sweep(cfg: Config) -> pd.DataFrame:
             accs.append(acc)
             all_ops.append(ops)
             rows.append(dict(workload="MemN2N/bAbI (ours)", task=str(t.task), setting=s.name, kind=_kind(s),
-                             m_frac=s.m_frac, T=s.T, metric="accuracy", value=acc, **_op_columns(ops)))
+                             m_frac=s.m_frac, T=s.T, metric="accuracy", value=acc, **_op_columns(ops, s.m_frac is not None)))
         ops = pd.concat(all_ops, ignore_index=True)
         rows.append(dict(workload="MemN2N/bAbI (ours)", task="mean", setting=s.name, kind=_kind(s),
-                         m_frac=s.m_frac, T=s.T, metric="accuracy", value=float(np.mean(accs)), **_op_columns(ops)))
+                         m_frac=s.m_frac, T=s.T, metric="accuracy", value=float(np.mean(accs)), **_op_columns(ops, s.m_frac is not None)))
     return pd.DataFrame(rows)
 
 
@@ -89,7 +91,8 @@ def minilm_sweep(cfg: Config) -> pd.DataFrame:
         agree = embedding_agreement(exact, emb)
         rows.append(dict(workload="MiniLM/Wikipedia (ours, BERT stand-in)", task="all", setting=s.name, kind=_kind(s),
                          m_frac=s.m_frac, T=s.T, metric="nn_agreement", value=agree["nn_agreement"],
-                         cosine=agree["cosine"], sentences=len(sents), tokens=int(ids.shape[1]), **_op_columns(rec.frame())))
+                         cosine=agree["cosine"], sentences=len(sents), tokens=int(ids.shape[1]),
+                         **_op_columns(rec.frame(), s.m_frac is not None)))
     return pd.DataFrame(rows)
 
 
