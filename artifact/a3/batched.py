@@ -164,33 +164,29 @@ def _top_sequence(pre: SortedKeysT, qf_t: torch.Tensor, gi_t: torch.Tensor, leng
     counts = lo  # (B, d) entries per column that may be among the top ``length``
     ends = counts.cumsum(1)
     e_max = int(ends[:, -1].max())
-    tot = ends[:, -1]  # (B,)
-    row_of = np.repeat(np.arange(B), tot)  # ragged entries, flattened
+    tot = ends[:, -1]  # (B,) entries per query
+    starts = np.cumsum(tot) - tot
+    row_of = np.repeat(np.arange(B), tot)  # ragged entries, flattened, column-major per query
     col_of = np.repeat(np.tile(np.arange(d), B), counts.reshape(-1))
-    slot = np.arange(row_of.size) - np.repeat(np.cumsum(tot) - tot, tot)  # position inside its query
-    col = np.full((B, e_max), d - 1, dtype=np.int64)
-    depth = np.zeros((B, e_max), dtype=np.int64)
-    col[row_of, slot] = col_of
-    depth[row_of, slot] = slot - (ends - counts)[row_of, col_of]
-    e = np.arange(e_max)[None, :]
-    idx = np.clip(np.where(np.take_along_axis(fb, col, 1), n - 1 - depth, depth), 0, n - 1)
-    flat = (gi[:, None] * n + idx) * d + col
-    prod = av[flat] * np.take_along_axis(qf, col, 1)  # (B, e_max)
+    slot = np.arange(row_of.size) - np.repeat(starts, tot)  # position inside its query
+    rc = row_of * d + col_of
+    depth = slot - (ends - counts).reshape(-1)[rc]
+    idx = np.where(fb.reshape(-1)[rc], n - 1 - depth, depth)
+    flat = (gi[row_of] * n + idx) * d + col_of
+    prod = av[flat] * qf.reshape(-1)[rc]  # (E,) exact products, as in the reference
     rows = ar[flat]
-    key = np.where(e < ends[:, -1:], sign * prod, np.inf)
+    key = np.full((B, e_max), np.inf)
+    key[row_of, slot] = sign * prod
     top = np.argpartition(key, length - 1, axis=1)[:, :length] if length < e_max else np.broadcast_to(np.arange(e_max), (B, e_max))
     top_key = np.take_along_axis(key, top, 1)
     order = np.take_along_axis(top, np.argsort(top_key, axis=1), 1)  # (B, length)
     sk = np.take_along_axis(key, order, 1)
-    tied = (sk[:, 1:] == sk[:, :-1]).any(1)
-    if length < e_max:  # an entry outside the top with the same key as the last one inside
-        outside = key.copy()
-        np.put_along_axis(outside, top, np.inf, 1)
-        tied |= outside.min(1) == sk[:, -1]
+    tied = (sk[:, 1:] == sk[:, :-1]).any(1)  # equal keys inside the top
+    tied |= (key <= sk[:, -1:]).sum(1) > length  # or across the cut
     if tied.any():
         order[tied] = np.argsort(key[tied], axis=1, kind="stable")[:, :length]
-    vals = np.take_along_axis(prod, order, 1)
-    return torch.from_numpy(np.ascontiguousarray(vals)), torch.from_numpy(np.take_along_axis(rows, order, 1))
+    pos = starts[:, None] + order  # (B, length) index into the flat entries
+    return torch.from_numpy(prod[pos]), torch.from_numpy(rows[pos])
 
 
 def select_candidates(pre: SortedKeysT, q: torch.Tensor, M: int | torch.Tensor, min_skip: bool = True):
