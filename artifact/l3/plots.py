@@ -62,7 +62,8 @@ def plot_host_vs_png(hv: pd.DataFrame):
     ax.axhline(9.29, color="red", ls="--", lw=1, label="paper's 9.29x (A100, data prep)")
     ax.set_yscale("log")
     ax.set(ylabel="PNG decode CPU time / L3 CPU time (log)", xlabel="")
-    ax.tick_params(axis="x", rotation=45)
+    ax.tick_params(axis="x", rotation=30)
+    fig.subplots_adjust(bottom=0.3)
     ax.legend(fontsize=8)
     ax.set_title("CPU work per image: full PNG decode vs what L3 leaves on the host")
     return fig
