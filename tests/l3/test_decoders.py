@@ -9,7 +9,7 @@ from artifact.l3.codec import decode, encode
 from artifact.l3.decode_torch import decode_batch_torch, decode_torch, paeth_torch, plan_batch
 from artifact.l3.header import L3FormatError, patch_offsets
 from artifact.l3.reference import paeth_scalar
-from tests.l3.test_codec import smooth_image
+from .test_codec import smooth_image
 
 
 def test_paeth_torch_matches_scalar():
