@@ -57,6 +57,7 @@ def paths_from_throughput(throughput: pd.DataFrame, image_bytes: int = CITYSCAPE
     add("QOI (CPU decode)", ("qoi", "imagecodecs"), "measured")
     add("WebP-LL (CPU decode)", ("webp-ll", "imagecodecs"), "measured")
     add("L3 decoded on CPU (torch)", ("l3-p64", "torch-cpu batched"), "measured torch decoder, one thread")
+    add("L3 decoded on CPU (torch.compile)", ("l3-p64", "torch-cpu compiled"), "measured compiled torch decoder")
     add("L3 host side only (GPU decodes)", ("l3-p64", "host parse+prefix"),
         "measured CPU part; GPU decode cost not included (needs GPU)")
     return out
