@@ -590,6 +590,7 @@ def ginex_epoch(ds, spec: RunSpec, trainer: Trainer, epoch: int, runtime_root: P
                     if fault:
                         fault("inspect", j)
             del neighbors
+            t_cs = time.perf_counter()
             ids_list = [rd.read_ids(j) for j in range(len(idx))]  # stream ids_i back from disk
             if policy == "belady":
                 plan = belady_plan(ids_list, capacity)
@@ -599,6 +600,7 @@ def ginex_epoch(ds, spec: RunSpec, trainer: Trainer, epoch: int, runtime_root: P
             else:
                 initial = static_ids
             rd.write_manifest()
+            clock.add("changeset", time.perf_counter() - t_cs)  # part of inspect (Belady's own cost)
         # 2. switch: the feature cache replaces the neighbor cache in memory
         with clock("switch"):
             cache = FeatureCache(n_nodes, dim, capacity)
