@@ -31,19 +31,27 @@ def plot_quality(ppl: pd.DataFrame, emb: pd.DataFrame):
     import seaborn as sns
 
     panels = [p for p in (("ppl", ppl), ("emb", emb)) if not p[1].empty]
-    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4), squeeze=False)
+    fig, axes = plt.subplots(1, len(panels), figsize=(7 * len(panels), 4.5), squeeze=False)
     for ax, (kind, df) in zip(axes[0], panels):
         d = df.assign(label=df["arm"].map(ARM_LABELS))
         if kind == "ppl":
             sns.barplot(data=d, y="label", x="ppl_rel_to_fp16_pct", hue="model", ax=ax)
+            if d["ppl_rel_to_fp16_pct"].abs().max() > 50:  # keep small changes visible next to a blow-up
+                ax.set_xscale("symlog", linthresh=1.0)
+            for container in ax.containers:
+                ax.bar_label(container, fmt="%+.2f", fontsize=7, padding=2)
             ax.set_xlabel("perplexity change vs FP16 (%)")
-            ax.set_title("Causal LM perplexity (held-out Wikipedia)")
+            ax.set_title(f"{', '.join(d['model'].unique())}: perplexity (held-out Wikipedia)", fontsize=10)
         else:
             d = d.assign(drift=1 - d["mean_cosine_vs_fp16"])
             sns.barplot(data=d, y="label", x="drift", hue="model", ax=ax)
+            for container in ax.containers:
+                ax.bar_label(container, fmt="%.4f", fontsize=7, padding=2)
             ax.set_xlabel("1 − mean cosine to FP16 embedding")
-            ax.set_title("Sentence-embedding drift")
+            ax.set_title(f"{', '.join(d['model'].unique())}: sentence-embedding drift", fontsize=10)
         ax.set_ylabel("")
+        if ax.get_legend() is not None:  # the model goes in the title instead
+            ax.get_legend().remove()
     fig.tight_layout()
     return fig
 
