@@ -16,7 +16,6 @@ number of batches per run are in :data:`TRAIN_PRESETS` (a full epoch only at ``f
 from __future__ import annotations
 
 import dataclasses
-import tempfile
 from pathlib import Path
 
 import numpy as np
