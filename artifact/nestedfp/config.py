@@ -13,11 +13,12 @@ from artifact import scales
 PRESETS: dict[str, dict] = {
     # smoke: format tables, MiniLM on a few sentences, memory; no causal-LM perplexity (loading
     # SmolLM2's GGUF alone takes 20-50 s on 2 cores).
-    "smoke": dict(lm_tokens=0, lm_ctx=256, n_sentences=16),
+    "smoke": dict(lm_tokens=0, lm_ctx=256, n_sentences=16, gpt_steps=0),
     # quick: SmolLM2-135M perplexity on 2,048 held-out tokens per arm, MiniLM on 200 sentences.
-    "quick": dict(lm_tokens=2048, lm_ctx=512, n_sentences=200),
-    # full: 32k tokens per arm at a 2,048-token context (the original's WikiText chunk length).
-    "full": dict(lm_tokens=32768, lm_ctx=2048, n_sentences=1000),
+    "quick": dict(lm_tokens=2048, lm_ctx=512, n_sentences=200, gpt_steps=0),
+    # full: 32k tokens per arm at a 2,048-token context (the original's WikiText chunk length), plus
+    # a small byte-level GPT trained here (real FP16-cast training weights; ~1-5 min of training).
+    "full": dict(lm_tokens=32768, lm_ctx=2048, n_sentences=1000, gpt_steps=3000),
 }
 
 
@@ -30,6 +31,7 @@ class Config:
     lm_tokens: int = 2048  # held-out tokens per arm for perplexity (0 = skip the causal-LM study)
     lm_ctx: int = 512  # tokens per perplexity window (non-overlapping)
     n_sentences: int = 200  # sentences for the MiniLM embedding study
+    gpt_steps: int = 0  # training steps of the optional byte-level GPT trained here (0 = skip it)
     threshold: float = 1.8192  # per-layer fallback threshold on max |w| (vLLM path; HF prototype: 1.75)
     arms: tuple[str, ...] = (
         "fp16",
@@ -44,6 +46,8 @@ class Config:
 
     def __post_init__(self) -> None:
         scales.check_scale(self.scale)
+        if self.gpt_steps < 0:
+            raise ValueError(f"gpt_steps must be >= 0 (0 skips the small GPT), got {self.gpt_steps}")
         if self.lm_tokens < 0 or self.lm_ctx < 2 or self.n_sentences < 2:
             raise ValueError(
                 f"need lm_tokens >= 0, lm_ctx >= 2, n_sentences >= 2; got {self.lm_tokens}, {self.lm_ctx}, {self.n_sentences}"

@@ -60,13 +60,19 @@ def format_exhaustive(cfg: Config) -> pd.DataFrame:
 
 
 def load_models(cfg: Config) -> ModelDict:
-    """The offline models this scale uses: MiniLM always, SmolLM2 when ``cfg.lm_tokens > 0``."""
+    """The models this scale uses: MiniLM always, SmolLM2 when ``cfg.lm_tokens > 0``, and the small
+    byte-level GPT trained here when ``cfg.gpt_steps > 0`` (and ``lm_tokens > 0``)."""
     from artifact.nestedfp import quality
 
     models: ModelDict = {"all-MiniLM-L6-v2": quality.load_minilm()}
     if cfg.lm_tokens > 0:
         models["SmolLM2-135M-Instruct (Q4_1 GGUF)"] = quality.load_smollm2()
+        if cfg.gpt_steps > 0:
+            models[TINY_GPT] = quality.train_tiny_gpt(cfg.gpt_steps, seed=cfg.seed)
     return models
+
+
+TINY_GPT = "tiny GPT (bytes, trained here)"
 
 
 def _is_causal(model: nn.Module) -> bool:

@@ -412,6 +412,7 @@ def load_minilm() -> tuple[nn.Module, object]:
     return round_to_fp16(model.eval()), tok
 
 
+HELDOUT_ARTICLES = 10  # the last articles of the excerpt: never trained on, read by heldout_text (~400k chars)
 WIKI_DUMP = "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"
 
 
@@ -450,14 +451,14 @@ def wiki_articles() -> list[tuple[str, str]]:
 
 
 def heldout_text(n_chars: int) -> str:
-    """The last articles of the excerpt (a fixed held-out slice), concatenated up to ``n_chars``."""
+    """The last ``HELDOUT_ARTICLES`` articles of the excerpt (never trained on), last first, up to ``n_chars``."""
     parts, total = [], 0
-    for title, text in reversed(wiki_articles()):
+    for title, text in reversed(wiki_articles()[-HELDOUT_ARTICLES:]):
         parts.append(f"{title}\n{text}")
-        total += len(parts[-1])
+        total += len(parts[-1]) + 2
         if total >= n_chars:
-            break
-    return "\n\n".join(parts)[:n_chars]
+            return "\n\n".join(parts)[:n_chars]
+    raise ValueError(f"the held-out slice has {total} characters, fewer than the {n_chars} asked for; lower lm_tokens")
 
 
 def wiki_sentences(n: int, seed: int = 0) -> list[str]:
@@ -478,3 +479,48 @@ def wiki_sentences(n: int, seed: int = 0) -> list[str]:
     if len(pool) < n:
         raise ValueError(f"asked for {n} sentences, the excerpt has {len(pool)} usable ones")
     return pool[:n]
+
+
+# ----------------------------------------------------------------------------- a small GPT trained here
+class ByteTokenizer:
+    """UTF-8 bytes as tokens (vocab 256), with the ``tok(text, return_tensors="pt").input_ids`` interface."""
+
+    vocab_size = 256
+
+    def __call__(self, text: str, return_tensors: str = "pt", **_kw) -> "object":
+        ids = torch.tensor([list(text.encode("utf-8"))], dtype=torch.long)  # (1, T)
+        return type("Encoding", (), {"input_ids": ids})()
+
+
+def train_tiny_gpt(steps: int, seed: int = 0, ctx: int = 128, batch: int = 16) -> tuple[nn.Module, ByteTokenizer]:
+    """Train a ~0.8M-parameter byte-level Llama-style GPT from scratch on the excerpt (held-out articles excluded).
+
+    Real training weights, unlike SmolLM2's 4-bit-derived ones. Trained in fp32 (the CPU has no
+    FP16 training path) and then rounded to FP16, as the paper serves BF16 checkpoints as an FP16
+    cast. Returns (model in eval mode, FP16-rounded weights, fp32 compute; byte tokenizer).
+    """
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    if steps < 1:
+        raise ValueError(f"train_tiny_gpt needs steps >= 1, got {steps}")
+    g = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    train = "\n\n".join(f"{t}\n{x}" for t, x in wiki_articles()[:-HELDOUT_ARTICLES])
+    data = torch.tensor(list(train.encode("utf-8")), dtype=torch.long)  # (N,) bytes
+    cfg = LlamaConfig(vocab_size=256, hidden_size=128, intermediate_size=384, num_hidden_layers=4,
+                      num_attention_heads=4, num_key_value_heads=4, max_position_embeddings=2048,
+                      tie_word_embeddings=False)
+    model = LlamaForCausalLM(cfg)
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.01)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps, pct_start=0.1)
+    model.train()
+    for _ in tqdm(range(steps), desc="train tiny GPT", leave=False):
+        starts = torch.randint(0, data.numel() - ctx - 1, (batch,), generator=g)
+        x = torch.stack([data[s : s + ctx] for s in starts.tolist()])  # (B, T)
+        loss = model(input_ids=x, labels=x).loss
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+    return round_to_fp16(model.eval()), ByteTokenizer()

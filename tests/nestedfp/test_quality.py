@@ -157,6 +157,8 @@ def test_wiki_text_helpers() -> None:
     assert len(text) == 5000 and "'''" not in text
     with pytest.raises(ValueError, match="sentences"):
         q.wiki_sentences(10**7)
+    with pytest.raises(ValueError, match="lm_tokens"):
+        q.heldout_text(10**7)
 
 
 def test_missing_model_package_names_the_wheel(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -177,3 +179,20 @@ def test_load_minilm_offline() -> None:
     # weights were rounded to FP16
     w = model.encoder.layer[0].attention.self.query.weight
     assert torch.equal(w, w.half().float())
+
+
+def test_train_tiny_gpt_short_run_and_heldout_exclusion() -> None:
+    model, tok = q.train_tiny_gpt(steps=2, seed=0, ctx=32, batch=2)
+    w = model.model.layers[0].mlp.up_proj.weight
+    assert torch.equal(w, w.half().float())  # FP16-cast weights
+    ids = tok("héllo").input_ids
+    assert ids.shape == (1, 6) and int(ids.max()) < 256
+    with torch.no_grad():
+        logits = model(ids).logits
+    assert logits.shape == (1, 6, 256) and torch.isfinite(logits).all()
+    trained_titles = {t for t, _ in q.wiki_articles()[: -q.HELDOUT_ARTICLES]}
+    heldout_titles = {t for t, _ in q.wiki_articles()[-q.HELDOUT_ARTICLES :]}
+    assert not trained_titles & heldout_titles
+    assert q.heldout_text(5000).split("\n", 1)[0] in heldout_titles
+    with pytest.raises(ValueError, match="steps"):
+        q.train_tiny_gpt(steps=0)
