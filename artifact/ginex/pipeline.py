@@ -55,6 +55,7 @@ from .pipeline_memory import (  # noqa: F401  (re-exported: part of this module'
     PAGE, BudgetTooSmallError, FeatureCache, PagedNeighbors, PageLRU, RuntimeDir, RuntimeFileError,
     clean_stale_runtime, feature_cache_rows, gather_via_pages, minimum_budget)
 from .sampler import SampledBatch, batch_rng, epoch_batches
+from . import storage as _storage
 
 STAGES = ("inspect", "switch", "data_prep", "cache_update", "compute")
 """The paper's Fig. 14 breakdown (transfer is folded into compute: there is no GPU here)."""
@@ -86,15 +87,9 @@ class StageClock:
 
 
 def proc_read_bytes() -> int:
-    """``read_bytes`` of ``/proc/self/io`` (bytes this process fetched from storage), or -1."""
-    try:
-        with open("/proc/self/io") as f:
-            for line in f:
-                if line.startswith("read_bytes:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return -1
+    """:func:`storage.proc_read_bytes`, with -1 (not None) when unavailable so deltas stay integers."""
+    value = _storage.proc_read_bytes()
+    return -1 if value is None else value
 
 
 # ------------------------------------------------------------------------------ results

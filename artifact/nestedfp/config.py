@@ -10,6 +10,18 @@ from dataclasses import dataclass
 
 from artifact import scales
 
+#: Every quality arm, in display order (quality.py implements each).
+ARMS = (
+    "fp16",
+    "nestedfp8_per_token",
+    "nestedfp8_per_tensor",
+    "std_fp8",
+    "std_fp8_same_layers",
+    "nestedfp8_no_fallback",
+    "e4m3_cast",
+    "e5m2_cast",
+)
+
 PRESETS: dict[str, dict] = {
     # smoke: format tables, MiniLM on a few sentences, memory; no causal-LM perplexity (loading
     # SmolLM2's GGUF alone takes 20-50 s on 2 cores).
@@ -33,16 +45,7 @@ class Config:
     n_sentences: int = 200  # sentences for the MiniLM embedding study
     gpt_steps: int = 0  # training steps of the optional byte-level GPT trained here (0 = skip it)
     threshold: float = 1.8192  # per-layer fallback threshold on max |w| (vLLM path; HF prototype: 1.75)
-    arms: tuple[str, ...] = (
-        "fp16",
-        "nestedfp8_per_token",
-        "nestedfp8_per_tensor",
-        "std_fp8",
-        "std_fp8_same_layers",
-        "nestedfp8_no_fallback",
-        "e4m3_cast",
-        "e5m2_cast",
-    )
+    arms: tuple[str, ...] = ARMS  # quality arms evaluated (see quality.py)
 
     def __post_init__(self) -> None:
         scales.check_scale(self.scale)

@@ -36,6 +36,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from artifact.nestedfp.config import ARMS
 from artifact.nestedfp.format import E4M3_MAX
 from artifact.nestedfp.linear import (
     ConversionReport,
@@ -45,16 +46,6 @@ from artifact.nestedfp.linear import (
     set_precision,
 )
 
-ARMS = (
-    "fp16",
-    "nestedfp8_per_token",
-    "nestedfp8_per_tensor",
-    "std_fp8",
-    "std_fp8_same_layers",
-    "nestedfp8_no_fallback",
-    "e4m3_cast",
-    "e5m2_cast",
-)
 BASELINE_ARMS = ("std_fp8", "nestedfp8_no_fallback", "e4m3_cast", "e5m2_cast")
 E5M2_MAX = 57344.0
 E4M3_MIN_NORMAL_WEIGHT = 2.0**-14  # NestedFP8 weights below this are E4M3 subnormals (2^-6 * 2^-8)
